@@ -1,0 +1,224 @@
+//! Turning flags into library objects: the config file, the rule set and engine, the report
+//! writer, and the stderr summary.
+
+use super::{ColorChoice, OutputArgs, RuleArgs};
+use anyhow::{bail, Context, Result};
+use keysweep::config::Config;
+use keysweep::engine::Engine;
+use keysweep::report::{self, Format, ReportOptions};
+use keysweep::rules::{self, RuleError};
+use keysweep::sanitize::escape;
+use keysweep::scan::ScanOutcome;
+use std::io::{self, IsTerminal, Write};
+use std::path::Path;
+
+/// Loads `--config`, or `keysweep.toml` in `root` when it exists.
+pub fn load_config(args: &RuleArgs, root: &Path) -> Result<Option<Config>> {
+    if args.no_config {
+        return Ok(None);
+    }
+    match &args.config {
+        Some(path) => Ok(Some(Config::load(path)?)),
+        None => Ok(Config::discover(root)?),
+    }
+}
+
+/// Builds the engine: built-in rules, the config's rules, `--rules` files, minus disabled ids.
+pub fn build_engine(args: &RuleArgs, config: Option<&Config>) -> Result<Engine> {
+    let mut all = rules::builtin_rules()?;
+    let mut problems = Vec::new();
+    let mut disabled: Vec<String> = args.disable.clone();
+    let mut allow_values = Vec::new();
+    if let Some(cfg) = config {
+        let base = cfg.base_dir();
+        let cfg_name = cfg
+            .path
+            .as_deref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "keysweep.toml".into());
+        for f in &cfg.rule_files {
+            let (mut r, mut p) = rules::load_rule_file(&base.join(f))?;
+            all.append(&mut r);
+            problems.append(&mut p);
+        }
+        for spec in cfg.rule.iter().cloned() {
+            match rules::compile_rule(spec, &cfg_name) {
+                Ok(r) => all.push(r),
+                Err(mut p) => problems.append(&mut p),
+            }
+        }
+        disabled.extend(cfg.disable_rules.iter().cloned());
+        for v in &cfg.allowlist.values {
+            let re = regex::bytes::RegexBuilder::new(v)
+                .unicode(false)
+                .size_limit(1 << 20)
+                .build()
+                .with_context(|| format!("{cfg_name}: allowlist value regex `{v}` is invalid"))?;
+            allow_values.push(re);
+        }
+    }
+    for f in &args.rule_files {
+        let (mut r, mut p) = rules::load_rule_file(f)?;
+        all.append(&mut r);
+        problems.append(&mut p);
+    }
+    problems.extend(rules::duplicate_ids(&all));
+    if !problems.is_empty() {
+        return Err(RuleError::Invalid(problems).into());
+    }
+    for id in &disabled {
+        if !all.iter().any(|r| &r.id == id) {
+            return Err(RuleError::UnknownDisabled(id.clone()).into());
+        }
+    }
+    all.retain(|r| !disabled.contains(&r.id));
+    Ok(Engine::with_allowlist(all, allow_values))
+}
+
+/// Whether to colour output going to a stream that is (or is not) a terminal.
+pub fn use_color(choice: ColorChoice, is_terminal: bool) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => is_terminal && std::env::var_os("NO_COLOR").is_none(),
+    }
+}
+
+/// Writes the report to `-o FILE` (atomically, via a temporary file) or stdout.
+pub fn emit_report(outcome: &ScanOutcome, engine: &Engine, out: &OutputArgs) -> Result<()> {
+    let to_terminal = out.output.is_none() && io::stdout().is_terminal();
+    let opts = ReportOptions {
+        show_secrets: out.show_secrets,
+        color: out.format == Format::Text && use_color(out.color, to_terminal),
+        rules: engine.rules(),
+    };
+    match &out.output {
+        Some(path) => {
+            let dir = path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            let mut tmp = tempfile::NamedTempFile::new_in(dir)
+                .with_context(|| format!("{}: cannot create report file", path.display()))?;
+            {
+                let mut w = io::BufWriter::new(tmp.as_file_mut());
+                report::write(out.format, outcome, opts, &mut w)
+                    .and_then(|_| w.flush())
+                    .with_context(|| format!("{}: cannot write report", path.display()))?;
+            }
+            tmp.persist(path)
+                .with_context(|| format!("{}: cannot write report", path.display()))?;
+        }
+        None => {
+            let stdout = io::stdout();
+            let mut w = io::BufWriter::new(stdout.lock());
+            report::write(out.format, outcome, opts, &mut w)?;
+            w.flush()?;
+        }
+    }
+    Ok(())
+}
+
+/// Prints per-input warnings (always) and the summary (unless quiet) on stderr.
+pub fn print_warnings_and_summary(outcome: &ScanOutcome, out: &OutputArgs) {
+    let stderr = io::stderr();
+    let mut e = stderr.lock();
+    for w in &outcome.warnings {
+        let _ = writeln!(
+            e,
+            "keysweep: warning: {}: {}",
+            escape(&w.path),
+            escape(&w.message)
+        );
+    }
+    if out.quiet {
+        return;
+    }
+    let s = &outcome.stats;
+    let mut skipped = Vec::new();
+    for (n, what) in [
+        (s.skipped_binary, "binary"),
+        (s.skipped_too_large, "too large"),
+        (s.skipped_allowlisted, "allowlisted"),
+        (s.skipped_special, "special"),
+    ] {
+        if n > 0 {
+            skipped.push(format!("{n} {what}"));
+        }
+    }
+    let skipped = if skipped.is_empty() {
+        String::new()
+    } else {
+        format!(", skipped {}", skipped.join(", "))
+    };
+    let suppressed = if s.suppressed_inline + s.suppressed_baseline > 0 {
+        format!(
+            " ({} suppressed: {} inline, {} baseline/ignore)",
+            s.suppressed_inline + s.suppressed_baseline,
+            s.suppressed_inline,
+            s.suppressed_baseline
+        )
+    } else {
+        String::new()
+    };
+    let _ = writeln!(
+        e,
+        "keysweep: {} files, {} scanned in {} ms{skipped}; {} finding{}{suppressed}{}",
+        s.files_scanned,
+        human_bytes(s.bytes_scanned),
+        s.duration_ms,
+        outcome.findings.len(),
+        if outcome.findings.len() == 1 { "" } else { "s" },
+        if outcome.incomplete {
+            format!("; INCOMPLETE: {} input(s) could not be read", s.errors)
+        } else {
+            String::new()
+        }
+    );
+    if !outcome.findings.is_empty() && out.format == Format::Text && !out.show_secrets {
+        let _ = writeln!(
+            e,
+            "keysweep: to proceed: remove the secret (and rotate it), or if it is not a secret \
+             add `keysweep:allow` in a comment on its line, or add its fingerprint to .keysweepignore"
+        );
+    }
+}
+
+/// `1.2 MB` style sizes.
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1000.0 && u < UNITS.len() - 1 {
+        v /= 1000.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+/// Parses `--max-file-size` values: `1048576`, `500K`, `10M`, `2G` (powers of 1024).
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let (num, mult) = match t.chars().last() {
+        Some('k' | 'K') => (&t[..t.len() - 1], 1u64 << 10),
+        Some('m' | 'M') => (&t[..t.len() - 1], 1 << 20),
+        Some('g' | 'G') => (&t[..t.len() - 1], 1 << 30),
+        _ => (t, 1),
+    };
+    num.parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(mult))
+        .ok_or_else(|| format!("`{s}` is not a size (examples: 1048576, 500K, 10M, 2G)"))
+}
+
+/// Fails with a clear message when a path argument does not exist.
+pub fn require_exists(path: &Path) -> Result<()> {
+    if path.as_os_str() != "-" && std::fs::symlink_metadata(path).is_err() {
+        bail!("{}: no such file or directory", path.display());
+    }
+    Ok(())
+}

@@ -1,0 +1,96 @@
+//! Command-line definitions (clap derive; the doc comments are the `--help` text) and the glue
+//! from flags to library objects. Raw flags stay here; [`common`] turns them into a validated
+//! engine and report settings.
+
+pub mod common;
+pub mod progress;
+pub mod rules_cmd;
+pub mod scan_cmd;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use keysweep::report::Format;
+use std::path::PathBuf;
+
+/// Find leaked secrets (API keys, tokens, private keys, passwords in URLs) in files, stdin,
+/// git history and logs.
+///
+/// Exit codes: 0 = clean, 1 = findings (see --exit-code), 2 = error or incomplete scan.
+#[derive(Debug, Parser)]
+#[command(name = "keysweep", version, about, long_about = None, propagate_version = true)]
+#[command(after_help = "Examples:\n  \
+    keysweep scan                       scan the current directory\n  \
+    keysweep scan src .env --format json -o findings.json\n  \
+    cat app.log | keysweep scan -       scan stdin\n  \
+    keysweep scan . --format sarif -o keysweep.sarif   for GitHub code scanning\n  \
+    keysweep rules list                 the built-in rules\n  \
+    keysweep rules explain github-pat   what a rule finds and why")]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Scan files and directories (default `.`), or stdin with `-`.
+    ///
+    /// Respects .gitignore and .ignore (use --no-ignore to scan everything), scans hidden files
+    /// such as .env and shell history, never enters .git/, skips binary files, and reads large
+    /// files in bounded chunks.
+    Scan(scan_cmd::ScanArgs),
+    /// List, check and explain detection rules.
+    #[command(subcommand)]
+    Rules(rules_cmd::RulesCommand),
+}
+
+/// When to colour text output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// Colour when writing to a terminal and NO_COLOR is unset.
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+/// Flags that choose the rules.
+#[derive(Debug, Clone, Args)]
+pub struct RuleArgs {
+    /// Add the rules in this TOML file (repeatable). See docs/rules.md.
+    #[arg(long = "rules", value_name = "FILE")]
+    pub rule_files: Vec<PathBuf>,
+    /// Read this config instead of `keysweep.toml` at the scan root.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Ignore any `keysweep.toml`.
+    #[arg(long, conflicts_with = "config")]
+    pub no_config: bool,
+    /// Turn off a rule by id (repeatable).
+    #[arg(long = "disable", value_name = "RULE_ID")]
+    pub disable: Vec<String>,
+}
+
+/// Flags that shape the report.
+#[derive(Debug, Clone, Args)]
+pub struct OutputArgs {
+    /// Report format.
+    #[arg(short, long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Write the report to FILE instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Print raw secrets in the report. Off by default: reports show a short prefix and `…`.
+    #[arg(long)]
+    pub show_secrets: bool,
+    /// Exit code to use when findings are reported (default 1).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub exit_code: u8,
+    /// Colour for text output.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// No summary or progress on stderr (warnings are still printed).
+    #[arg(short, long)]
+    pub quiet: bool,
+}

@@ -1,0 +1,312 @@
+//! The matcher: one ASCII case-insensitive `aho-corasick` automaton over every rule's keywords
+//! finds candidate positions; only rules whose keywords occur run their regex, and only on a
+//! bounded window around each hit (the hit's line, or 16 KiB for multi-line rules). Matches then
+//! pass the filters (entropy, placeholders, validator, context, inline `keysweep:allow`,
+//! allowlisted values) and overlapping matches collapse to the most specific rule.
+//!
+//! The engine does no I/O and knows nothing about files; [`Engine::scan`] takes bytes and a
+//! per-thread [`Scratch`] and returns byte ranges. Nothing is allocated per keyword hit.
+
+pub mod filters;
+pub mod validators;
+
+use crate::rules::Rule;
+use aho_corasick::AhoCorasick;
+use memchr::{memchr, memmem, memrchr};
+use regex::bytes::{CaptureLocations, Regex};
+use std::collections::HashMap;
+
+/// How far a line window reaches either side of a keyword hit on a very long line.
+const LINE_CAP: usize = 1024;
+/// How far past its keyword a multi-line rule may match.
+const MULTILINE_SPAN: usize = 16 * 1024;
+/// How far from a match its context words are looked for.
+const CONTEXT_SPAN: usize = 1024;
+/// The inline marker that suppresses findings on its line.
+pub const ALLOW_MARKER: &[u8] = b"keysweep:allow";
+
+/// One confirmed match: which rule, and the secret's byte range in the scanned buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RawMatch {
+    /// Index of the rule in [`Engine::rules`].
+    pub rule: u32,
+    /// First byte of the secret.
+    pub start: usize,
+    /// One past the last byte of the secret.
+    pub end: usize,
+    rank: Rank,
+}
+
+/// Orders matches on the same span: specific before generic, nearer context first, then
+/// confidence, then the longer secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Rank {
+    specific: bool,
+    context_closeness: u32,
+    confidence: u8,
+    len: usize,
+}
+
+/// Per-thread reusable buffers for [`Engine::scan`].
+#[derive(Debug)]
+pub struct Scratch {
+    windows: Vec<Vec<(usize, usize)>>,
+    touched: Vec<u32>,
+    locs: Vec<CaptureLocations>,
+    candidates: Vec<RawMatch>,
+    matches: Vec<RawMatch>,
+    /// Matches dropped by an inline `keysweep:allow` during the last scan.
+    pub suppressed_inline: usize,
+}
+
+/// The compiled rule set plus its keyword automaton.
+#[derive(Debug)]
+pub struct Engine {
+    rules: Vec<Rule>,
+    automaton: AhoCorasick,
+    keyword_rules: Vec<Vec<u32>>,
+    allow_values: Vec<Regex>,
+    allow_finder: memmem::Finder<'static>,
+}
+
+impl Engine {
+    /// Builds the engine over `rules`.
+    pub fn new(rules: Vec<Rule>) -> Self {
+        Self::with_allowlist(rules, Vec::new())
+    }
+
+    /// Builds the engine; a secret matching any of `allow_values` is never reported.
+    pub fn with_allowlist(rules: Vec<Rule>, allow_values: Vec<Regex>) -> Self {
+        let mut index: HashMap<String, usize> = HashMap::new();
+        let mut patterns: Vec<String> = Vec::new();
+        let mut keyword_rules: Vec<Vec<u32>> = Vec::new();
+        for (ri, rule) in rules.iter().enumerate() {
+            for kw in &rule.keywords {
+                let key = kw.to_ascii_lowercase();
+                let pi = *index.entry(key.clone()).or_insert_with(|| {
+                    patterns.push(key);
+                    keyword_rules.push(Vec::new());
+                    patterns.len() - 1
+                });
+                if !keyword_rules[pi].contains(&(ri as u32)) {
+                    keyword_rules[pi].push(ri as u32);
+                }
+            }
+        }
+        let automaton = AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(&patterns)
+            .expect("keywords are plain literals");
+        Engine {
+            rules,
+            automaton,
+            keyword_rules,
+            allow_values,
+            allow_finder: memmem::Finder::new(ALLOW_MARKER),
+        }
+    }
+
+    /// The rules, in the order [`RawMatch::rule`] indexes.
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// Fresh scratch space sized for this engine; keep one per thread.
+    pub fn scratch(&self) -> Scratch {
+        Scratch {
+            windows: vec![Vec::new(); self.rules.len()],
+            touched: Vec::new(),
+            locs: self
+                .rules
+                .iter()
+                .map(|r| r.regex.capture_locations())
+                .collect(),
+            candidates: Vec::new(),
+            matches: Vec::new(),
+            suppressed_inline: 0,
+        }
+    }
+
+    /// Finds every secret in `data`. The result is sorted by start offset and lives in
+    /// `scratch` until the next call.
+    pub fn scan<'s>(&self, data: &[u8], scratch: &'s mut Scratch) -> &'s [RawMatch] {
+        scratch.candidates.clear();
+        scratch.matches.clear();
+        scratch.suppressed_inline = 0;
+        self.collect_windows(data, scratch);
+        let touched = std::mem::take(&mut scratch.touched);
+        for &ri in &touched {
+            let windows = std::mem::take(&mut scratch.windows[ri as usize]);
+            for &(ws, we) in &windows {
+                self.run_rule(ri, data, ws, we, scratch);
+            }
+            let mut windows = windows;
+            windows.clear();
+            scratch.windows[ri as usize] = windows;
+        }
+        let mut touched = touched;
+        touched.clear();
+        scratch.touched = touched;
+        resolve_overlaps(&mut scratch.candidates, &mut scratch.matches);
+        &scratch.matches
+    }
+
+    /// Step 1: keyword hits become per-rule windows, merged when they overlap.
+    fn collect_windows(&self, data: &[u8], scratch: &mut Scratch) {
+        for hit in self.automaton.find_overlapping_iter(data) {
+            for &ri in &self.keyword_rules[hit.pattern().as_usize()] {
+                let rule = &self.rules[ri as usize];
+                let windows = &mut scratch.windows[ri as usize];
+                if let Some(last) = windows.last() {
+                    // Same line already covered with room to spare: nothing new to add.
+                    if !rule.multiline
+                        && hit.end() + LINE_CAP / 2 <= last.1
+                        && hit.start() >= last.0
+                    {
+                        continue;
+                    }
+                }
+                let (ws, we) = window(data, hit.start(), hit.end(), rule.multiline);
+                match windows.last_mut() {
+                    Some(last) if ws <= last.1 => last.1 = last.1.max(we),
+                    Some(_) => windows.push((ws, we)),
+                    None => {
+                        windows.push((ws, we));
+                        scratch.touched.push(ri);
+                    }
+                }
+            }
+        }
+        scratch.touched.sort_unstable();
+    }
+
+    /// Step 2: the rule's regex over one window, then the filters.
+    fn run_rule(&self, ri: u32, data: &[u8], ws: usize, we: usize, scratch: &mut Scratch) {
+        let rule = &self.rules[ri as usize];
+        let hay = &data[..we];
+        let mut pos = ws;
+        while pos <= we {
+            let locs = &mut scratch.locs[ri as usize];
+            let Some(m) = rule.regex.captures_read_at(locs, hay, pos) else {
+                break;
+            };
+            pos = if m.end() > m.start() {
+                m.end()
+            } else {
+                m.end() + 1
+            };
+            let Some((s, e)) = locs.get(rule.secret_group) else {
+                continue;
+            };
+            if s == e {
+                continue;
+            }
+            let secret = &data[s..e];
+            if let Some(rank) = self.accept(rule, data, s, e, secret, scratch) {
+                scratch.candidates.push(RawMatch {
+                    rule: ri,
+                    start: s,
+                    end: e,
+                    rank,
+                });
+            }
+        }
+    }
+
+    /// Step 3: filters. Returns the match's rank when it survives.
+    fn accept(
+        &self,
+        rule: &Rule,
+        data: &[u8],
+        s: usize,
+        e: usize,
+        secret: &[u8],
+        scratch: &mut Scratch,
+    ) -> Option<Rank> {
+        if let Some(min) = rule.min_entropy {
+            if filters::shannon_entropy(secret) < min {
+                return None;
+            }
+        }
+        if !rule.multiline && filters::is_placeholder(secret) {
+            return None;
+        }
+        if let Some(v) = rule.validator {
+            if !v.check(secret) {
+                return None;
+            }
+        }
+        let context_closeness = match &rule.context_matcher {
+            None => 0,
+            Some(ac) => {
+                let lo = s.saturating_sub(CONTEXT_SPAN);
+                let hi = (e + CONTEXT_SPAN).min(data.len());
+                let distance = ac
+                    .find_iter(&data[lo..hi])
+                    .map(|m| {
+                        let (ms, me) = (lo + m.start(), lo + m.end());
+                        if me <= s {
+                            s - me
+                        } else {
+                            ms.saturating_sub(e)
+                        }
+                    })
+                    .min()?;
+                u32::MAX - distance as u32
+            }
+        };
+        if self.allow_values.iter().any(|r| r.is_match(secret)) {
+            return None;
+        }
+        let (ls, le) = line_bounds(data, s, s + 1);
+        if self.allow_finder.find(&data[ls..le]).is_some() {
+            scratch.suppressed_inline += 1;
+            return None;
+        }
+        Some(Rank {
+            specific: !rule.generic,
+            context_closeness,
+            confidence: rule.confidence as u8,
+            len: e - s,
+        })
+    }
+}
+
+/// Start and end of the line around `[start, end)`, each capped at [`LINE_CAP`] bytes away.
+pub fn line_bounds(data: &[u8], start: usize, end: usize) -> (usize, usize) {
+    let lo = start.saturating_sub(LINE_CAP);
+    let ls = memrchr(b'\n', &data[lo..start]).map_or(lo, |i| lo + i + 1);
+    let end = end.min(data.len());
+    let hi = (end + LINE_CAP).min(data.len());
+    let le = memchr(b'\n', &data[end..hi]).map_or(hi, |i| end + i);
+    (ls, le)
+}
+
+fn window(data: &[u8], start: usize, end: usize, multiline: bool) -> (usize, usize) {
+    let (ls, le) = line_bounds(data, start, end);
+    if multiline {
+        (ls, (end + MULTILINE_SPAN).min(data.len()))
+    } else {
+        (ls, le)
+    }
+}
+
+/// Keeps the best-ranked match of every group of overlapping secret spans.
+fn resolve_overlaps(candidates: &mut [RawMatch], out: &mut Vec<RawMatch>) {
+    candidates.sort_unstable_by_key(|m| (m.start, m.end, m.rule));
+    let mut i = 0;
+    while i < candidates.len() {
+        let mut best = candidates[i];
+        let mut cluster_end = best.end;
+        let mut j = i + 1;
+        while j < candidates.len() && candidates[j].start < cluster_end {
+            cluster_end = cluster_end.max(candidates[j].end);
+            if candidates[j].rank > best.rank {
+                best = candidates[j];
+            }
+            j += 1;
+        }
+        out.push(best);
+        i = j;
+    }
+}

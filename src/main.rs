@@ -1,0 +1,41 @@
+//! The `keysweep` binary: parse flags, run the command, map the result to an exit code.
+//! This is the only place that uses `anyhow` and the only place that exits.
+
+mod cli;
+
+use clap::Parser;
+use cli::{Cli, Command};
+use keysweep::exit_code::ExitStatus;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let findings_code = match &cli.command {
+        Command::Scan(a) => a.output.exit_code,
+        Command::Rules(_) => 1,
+    };
+    match run(cli) {
+        Ok(status) => ExitCode::from(status.code(findings_code)),
+        Err(err) => {
+            if is_broken_pipe(&err) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("keysweep: error: {err:#}");
+            ExitCode::from(ExitStatus::Error.code(findings_code))
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
+    match cli.command {
+        Command::Scan(args) => cli::scan_cmd::run(args),
+        Command::Rules(cmd) => cli::rules_cmd::run(cmd),
+    }
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}

@@ -1,0 +1,266 @@
+//! Checking a [`RuleSpec`] and turning it into a runnable [`Rule`]: the regex is compiled
+//! without Unicode and with size limits, the validator name is resolved, and every example and
+//! negative example is run through a one-rule engine so a rule that does not do what its
+//! examples say never loads.
+
+use super::schema::{RuleSpec, VerifySpec};
+use super::RuleProblem;
+use crate::engine::validators::Validator;
+use crate::engine::Engine;
+use crate::finding::{Confidence, Severity};
+use aho_corasick::AhoCorasick;
+use regex::bytes::{Regex, RegexBuilder};
+
+/// Largest compiled size allowed for a rule's regex (user rules cannot exhaust memory).
+const REGEX_SIZE_LIMIT: usize = 4 << 20;
+/// Shortest keyword allowed: shorter ones would make the prefilter pointless.
+const MIN_KEYWORD_LEN: usize = 3;
+
+/// A compiled rule.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    /// Stable id.
+    pub id: String,
+    /// Human title.
+    pub title: String,
+    /// Provider name.
+    pub provider: String,
+    /// Longer explanation.
+    pub description: String,
+    /// Prefilter keywords.
+    pub keywords: Vec<String>,
+    /// The compiled pattern.
+    pub regex: Regex,
+    /// Capture index of the `secret` group.
+    pub secret_group: usize,
+    /// Minimum entropy of the secret.
+    pub min_entropy: Option<f64>,
+    /// Offline check.
+    pub validator: Option<Validator>,
+    /// Context words, at least one required near the match when non-empty.
+    pub context: Vec<String>,
+    /// Matcher for `context`, ASCII case-insensitive.
+    pub context_matcher: Option<AhoCorasick>,
+    /// Severity.
+    pub severity: Severity,
+    /// Confidence.
+    pub confidence: Confidence,
+    /// Catch-all rule that loses to any specific rule on the same span.
+    pub generic: bool,
+    /// May span lines.
+    pub multiline: bool,
+    /// Labels.
+    pub tags: Vec<String>,
+    /// Links.
+    pub references: Vec<String>,
+    /// Positive examples.
+    pub examples: Vec<String>,
+    /// Negative examples.
+    pub negative_examples: Vec<String>,
+    /// Live check.
+    pub verify: Option<VerifySpec>,
+    /// File the rule came from.
+    pub source: String,
+}
+
+fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !id.starts_with('-')
+        && !id.ends_with('-')
+}
+
+/// Checks and compiles one rule. Returns every problem found, not just the first.
+pub fn compile_rule(spec: RuleSpec, file: &str) -> Result<Rule, Vec<RuleProblem>> {
+    let mut problems = Vec::new();
+    let mut problem = |message: String| {
+        problems.push(RuleProblem {
+            file: file.to_string(),
+            rule_id: if spec.id.is_empty() {
+                "-".to_string()
+            } else {
+                spec.id.clone()
+            },
+            message,
+        })
+    };
+    if !valid_id(&spec.id) {
+        problem(format!(
+            "id `{}` must be 1-64 chars of lowercase letters, digits and dashes",
+            spec.id
+        ));
+    }
+    if spec.title.trim().is_empty() {
+        problem("title is empty".into());
+    }
+    if spec.provider.trim().is_empty() {
+        problem("provider is empty (use `unknown` if there is none)".into());
+    }
+    if spec.keywords.is_empty() {
+        problem(
+            "no keywords: every rule needs at least one literal keyword for the prefilter".into(),
+        );
+    }
+    for k in &spec.keywords {
+        if k.len() < MIN_KEYWORD_LEN {
+            problem(format!(
+                "keyword `{k}` is shorter than {MIN_KEYWORD_LEN} bytes and would match almost everywhere"
+            ));
+        }
+    }
+    let regex = match RegexBuilder::new(&spec.regex)
+        .unicode(false)
+        .size_limit(REGEX_SIZE_LIMIT)
+        .dfa_size_limit(REGEX_SIZE_LIMIT)
+        .build()
+    {
+        Ok(r) => Some(r),
+        Err(e) => {
+            let msg = e
+                .to_string()
+                .lines()
+                .map(str::trim)
+                .collect::<Vec<_>>()
+                .join(" ");
+            problem(format!("regex does not compile: {msg}"));
+            None
+        }
+    };
+    let secret_group = regex
+        .as_ref()
+        .and_then(|r| r.capture_names().position(|n| n == Some("secret")));
+    if regex.is_some() && secret_group.is_none() {
+        problem("regex has no named group `secret` (write `(?P<secret>...)`)".into());
+    }
+    if let Some(e) = spec.min_entropy {
+        if !(0.0..=8.0).contains(&e) {
+            problem(format!(
+                "min_entropy {e} is outside 0.0..=8.0 bits per byte"
+            ));
+        }
+    }
+    let validator = match spec.validator.as_deref().map(str::parse::<Validator>) {
+        None => None,
+        Some(Ok(v)) => Some(v),
+        Some(Err(e)) => {
+            problem(e);
+            None
+        }
+    };
+    if spec.context.iter().any(|c| c.trim().is_empty()) {
+        problem("context contains an empty word".into());
+    }
+    if spec.examples.is_empty() {
+        problem("no examples: every rule needs at least one text it must match".into());
+    }
+    for (i, ex) in spec.examples.iter().enumerate() {
+        let lower = ex.to_ascii_lowercase();
+        if !spec
+            .keywords
+            .iter()
+            .any(|k| lower.contains(&k.to_ascii_lowercase()))
+        {
+            problem(format!(
+                "example {} contains none of the keywords, so the prefilter would skip it",
+                i + 1
+            ));
+        }
+    }
+    if let Some(v) = &spec.verify {
+        if !(v.url.starts_with("https://") || v.url.starts_with("http://")) {
+            problem(format!("verify.url `{}` is not an http(s) URL", v.url));
+        }
+        if v.active.is_empty() {
+            problem("verify.active lists no status code".into());
+        }
+        if !matches!(v.method.as_str(), "GET" | "POST" | "HEAD") {
+            problem(format!(
+                "verify.method `{}` must be GET, POST or HEAD",
+                v.method
+            ));
+        }
+    }
+    let (Some(regex), Some(secret_group)) = (regex, secret_group) else {
+        return Err(problems);
+    };
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let context_matcher = if spec.context.is_empty() {
+        None
+    } else {
+        Some(
+            AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .build(&spec.context)
+                .expect("context words are plain literals"),
+        )
+    };
+    let rule = Rule {
+        id: spec.id,
+        title: spec.title,
+        provider: spec.provider,
+        description: spec.description.unwrap_or_default(),
+        keywords: spec.keywords,
+        regex,
+        secret_group,
+        min_entropy: spec.min_entropy,
+        validator,
+        context: spec.context,
+        context_matcher,
+        severity: spec.severity,
+        confidence: spec.confidence,
+        generic: spec.generic,
+        multiline: spec.multiline,
+        tags: spec.tags,
+        references: spec.references,
+        examples: spec.examples,
+        negative_examples: spec.negative_examples,
+        verify: spec.verify,
+        source: file.to_string(),
+    };
+    let problems = check_examples(&rule);
+    if problems.is_empty() {
+        Ok(rule)
+    } else {
+        Err(problems)
+    }
+}
+
+/// Runs the rule alone over each of its examples and negative examples.
+fn check_examples(rule: &Rule) -> Vec<RuleProblem> {
+    let engine = Engine::new(vec![rule.clone()]);
+    let mut scratch = engine.scratch();
+    let mut problems = Vec::new();
+    let mut report = |message: String| {
+        problems.push(RuleProblem {
+            file: rule.source.clone(),
+            rule_id: rule.id.clone(),
+            message,
+        })
+    };
+    for (i, ex) in rule.examples.iter().enumerate() {
+        let found = engine.scan(ex.as_bytes(), &mut scratch);
+        if found.is_empty() {
+            report(format!(
+                "example {} does not match: {}",
+                i + 1,
+                ex.escape_debug()
+            ));
+        }
+    }
+    for (i, ex) in rule.negative_examples.iter().enumerate() {
+        let found = engine.scan(ex.as_bytes(), &mut scratch);
+        if !found.is_empty() {
+            report(format!(
+                "negative example {} matches but must not: {}",
+                i + 1,
+                ex.escape_debug()
+            ));
+        }
+    }
+    problems
+}

@@ -1,0 +1,241 @@
+//! Scanning one blob — a file, stdin, a git object — into [`Finding`]s. Input is read in
+//! bounded chunks with context on both sides, so a 10 GB log needs about
+//! `CHUNK + 2 * MARGIN` bytes of memory and a key across a chunk boundary is still found once.
+
+use crate::engine::{line_bounds, Engine, RawMatch, Scratch};
+use crate::finding::{fingerprint, Finding, Location, Provenance, Secret};
+use std::io::{self, Read};
+
+/// Bytes newly scanned per chunk.
+pub const DEFAULT_CHUNK: usize = 8 << 20;
+/// Context kept before and after each chunk; larger than any match plus its windows.
+pub const MARGIN: usize = 64 << 10;
+/// How much of the start of a blob is checked for NUL bytes to call it binary.
+const BINARY_PROBE: usize = 8 << 10;
+/// Longest snippet context shown either side of a secret.
+const SNIPPET_SIDE: usize = 60;
+
+/// What scanning one blob produced.
+#[derive(Debug, Default)]
+pub struct BlobResult {
+    /// Findings, in order of position.
+    pub findings: Vec<Finding>,
+    /// Bytes read.
+    pub bytes: u64,
+    /// True when the blob looked binary and was not scanned.
+    pub binary: bool,
+    /// Matches suppressed by an inline `keysweep:allow`.
+    pub suppressed_inline: usize,
+}
+
+/// True when the first bytes contain a NUL (the same test git and ripgrep use).
+pub fn looks_binary(data: &[u8]) -> bool {
+    memchr::memchr(0, &data[..data.len().min(BINARY_PROBE)]).is_some()
+}
+
+/// Scans an in-memory blob.
+pub fn scan_bytes(
+    engine: &Engine,
+    scratch: &mut Scratch,
+    data: &[u8],
+    provenance: &Provenance,
+    skip_binary: bool,
+) -> BlobResult {
+    let mut result = BlobResult {
+        bytes: data.len() as u64,
+        ..Default::default()
+    };
+    if skip_binary && looks_binary(data) {
+        result.binary = true;
+        return result;
+    }
+    let all: Vec<RawMatch> = engine.scan(data, scratch).to_vec();
+    result.suppressed_inline = scratch.suppressed_inline;
+    let mut lines = LineCursor::new(1);
+    for m in &all {
+        result.findings.push(make_finding(
+            engine, data, 0, m, &all, &mut lines, provenance,
+        ));
+    }
+    result
+}
+
+/// Scans a reader chunk by chunk. `buf` is reused between calls to avoid allocation.
+pub fn scan_reader<R: Read>(
+    engine: &Engine,
+    scratch: &mut Scratch,
+    mut reader: R,
+    provenance: &Provenance,
+    skip_binary: bool,
+    chunk: usize,
+    buf: &mut Vec<u8>,
+) -> io::Result<BlobResult> {
+    let mut result = BlobResult::default();
+    buf.clear();
+    // Absolute offset and line number of buf[0].
+    let mut buf_offset: u64 = 0;
+    let mut buf_line: u64 = 1;
+    // Matches starting before this buffer index were reported by the previous chunk.
+    let mut report_from = 0usize;
+    let mut first = true;
+    loop {
+        let want = report_from + chunk + MARGIN;
+        let eof = fill(&mut reader, buf, want)?;
+        if first {
+            first = false;
+            if skip_binary && looks_binary(buf) {
+                result.binary = true;
+                result.bytes = buf.len() as u64 + drain_count(&mut reader)?;
+                return Ok(result);
+            }
+        }
+        let report_to = if eof { buf.len() } else { buf.len() - MARGIN };
+        let matches: Vec<RawMatch> = engine
+            .scan(buf, scratch)
+            .iter()
+            .copied()
+            .filter(|m| m.start >= report_from && m.start < report_to)
+            .collect();
+        result.suppressed_inline += scratch.suppressed_inline;
+        let mut lines = LineCursor::new(buf_line);
+        for m in &matches {
+            let f = make_finding(engine, buf, buf_offset, m, &matches, &mut lines, provenance);
+            result.findings.push(f);
+        }
+        if eof {
+            result.bytes = buf_offset + buf.len() as u64;
+            return Ok(result);
+        }
+        let keep_from = report_to.saturating_sub(MARGIN);
+        buf_line += bytecount_newlines(&buf[..keep_from]);
+        buf_offset += keep_from as u64;
+        buf.drain(..keep_from);
+        report_from = report_to - keep_from;
+    }
+}
+
+/// Reads until `buf` holds `want` bytes or the reader ends. Returns true at end of input.
+fn fill<R: Read>(reader: &mut R, buf: &mut Vec<u8>, want: usize) -> io::Result<bool> {
+    while buf.len() < want {
+        let old = buf.len();
+        buf.resize(want, 0);
+        match reader.read(&mut buf[old..]) {
+            Ok(0) => {
+                buf.truncate(old);
+                return Ok(true);
+            }
+            Ok(n) => buf.truncate(old + n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => buf.truncate(old),
+            Err(e) => {
+                buf.truncate(old);
+                return Err(e);
+            }
+        }
+    }
+    Ok(false)
+}
+
+fn drain_count<R: Read>(reader: &mut R) -> io::Result<u64> {
+    io::copy(reader, &mut io::sink())
+}
+
+fn bytecount_newlines(data: &[u8]) -> u64 {
+    memchr::memchr_iter(b'\n', data).count() as u64
+}
+
+/// Walks forward through a buffer counting lines, so findings in order cost O(buffer) in all.
+struct LineCursor {
+    pos: usize,
+    line: u64,
+    line_start: usize,
+}
+
+impl LineCursor {
+    fn new(line: u64) -> Self {
+        LineCursor {
+            pos: 0,
+            line,
+            line_start: 0,
+        }
+    }
+
+    /// Line number and start-of-line index of `at` (must not go backwards).
+    fn advance(&mut self, data: &[u8], at: usize) -> (u64, usize) {
+        if at >= self.pos {
+            for i in memchr::memchr_iter(b'\n', &data[self.pos..at]) {
+                self.line += 1;
+                self.line_start = self.pos + i + 1;
+            }
+            self.pos = at;
+        }
+        (self.line, self.line_start)
+    }
+}
+
+fn make_finding(
+    engine: &Engine,
+    data: &[u8],
+    base_offset: u64,
+    m: &RawMatch,
+    all: &[RawMatch],
+    lines: &mut LineCursor,
+    provenance: &Provenance,
+) -> Finding {
+    let rule = &engine.rules()[m.rule as usize];
+    let secret_bytes = &data[m.start..m.end];
+    let (line, line_start) = lines.advance(data, m.start);
+    let inner_newlines = memchr::memchr_iter(b'\n', secret_bytes).count() as u64;
+    let end_column = match memchr::memrchr(b'\n', secret_bytes) {
+        Some(i) => (secret_bytes.len() - i) as u64,
+        None => (m.end - line_start + 1) as u64,
+    };
+    let secret = Secret::new(secret_bytes);
+    Finding {
+        rule_id: rule.id.clone(),
+        title: rule.title.clone(),
+        provider: rule.provider.clone(),
+        severity: rule.severity,
+        confidence: rule.confidence,
+        provenance: provenance.clone(),
+        location: Location {
+            line,
+            column: (m.start - line_start + 1) as u64,
+            end_line: line + inner_newlines,
+            end_column,
+            byte_start: base_offset + m.start as u64,
+            byte_end: base_offset + m.end as u64,
+        },
+        snippet: snippet(data, m, all),
+        fingerprint: fingerprint(&rule.id, secret_bytes),
+        secret,
+    }
+}
+
+/// The secret's line, trimmed around it, with every match on it replaced by its redaction.
+fn snippet(data: &[u8], m: &RawMatch, all: &[RawMatch]) -> String {
+    let (ls, le) = line_bounds(data, m.start, m.start + 1);
+    let from = m.start.saturating_sub(SNIPPET_SIDE).max(ls);
+    let first_line_end =
+        memchr::memchr(b'\n', &data[m.start..m.end]).map_or(m.end, |i| m.start + i);
+    let to = (first_line_end.max(m.end.min(le)) + SNIPPET_SIDE).min(le);
+    let mut out = String::new();
+    if from > ls {
+        out.push('…');
+    }
+    let mut pos = from;
+    for other in all.iter().filter(|o| o.end > from && o.start < to) {
+        let s = other.start.max(pos);
+        if s > pos {
+            out.push_str(&String::from_utf8_lossy(&data[pos..s]));
+        }
+        out.push_str(&Secret::new(&data[other.start..other.end]).redacted());
+        pos = other.end.max(pos);
+    }
+    if pos < to {
+        out.push_str(&String::from_utf8_lossy(&data[pos..to]));
+    }
+    if to < le {
+        out.push('…');
+    }
+    out.trim_end_matches(['\r', '\n']).to_string()
+}

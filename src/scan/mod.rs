@@ -1,0 +1,253 @@
+//! Orchestration: runs the engine over every file of a walk (in parallel with `rayon`, one
+//! [`Scratch`] and read buffer per worker) or over stdin, and gathers findings, counts and
+//! per-file warnings. A file that cannot be read is a warning naming it; the scan goes on and
+//! the outcome is marked incomplete.
+
+pub mod blob;
+
+use crate::engine::{Engine, Scratch};
+use crate::finding::{Finding, Provenance};
+use crate::source::fs::{FileEntry, WalkResult, WalkWarning};
+use rayon::prelude::*;
+use std::fs::File;
+use std::io::Read;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// Counts for the summary line and the JSON `summary` object.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct ScanStats {
+    /// Files (or blobs) whose content was scanned.
+    pub files_scanned: u64,
+    /// Bytes scanned.
+    pub bytes_scanned: u64,
+    /// Binary files skipped.
+    pub skipped_binary: u64,
+    /// Files skipped by `--max-file-size`.
+    pub skipped_too_large: u64,
+    /// Files skipped by the config's path allowlist.
+    pub skipped_allowlisted: u64,
+    /// FIFOs, sockets and devices not opened.
+    pub skipped_special: u64,
+    /// Matches suppressed by an inline `keysweep:allow`.
+    pub suppressed_inline: u64,
+    /// Findings suppressed by a baseline or `.keysweepignore`.
+    pub suppressed_baseline: u64,
+    /// Files that could not be read.
+    pub errors: u64,
+    /// Findings reported.
+    pub findings: u64,
+    /// Wall time in milliseconds.
+    pub duration_ms: u64,
+}
+
+/// A problem with one input that did not stop the scan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Warning {
+    /// The file, object or source involved.
+    pub path: String,
+    /// What went wrong.
+    pub message: String,
+}
+
+/// Everything a scan produced.
+#[derive(Debug, Default)]
+pub struct ScanOutcome {
+    /// Findings, sorted by path, line, column, rule.
+    pub findings: Vec<Finding>,
+    /// Counts.
+    pub stats: ScanStats,
+    /// Per-input problems, in path order.
+    pub warnings: Vec<Warning>,
+    /// True when some input could not be scanned, so the result may miss secrets.
+    pub incomplete: bool,
+}
+
+impl ScanOutcome {
+    /// Sorts findings into report order.
+    pub fn sort(&mut self) {
+        self.findings.sort_by(|a, b| {
+            (
+                &a.provenance.path,
+                a.location.line,
+                a.location.column,
+                &a.rule_id,
+            )
+                .cmp(&(
+                    &b.provenance.path,
+                    b.location.line,
+                    b.location.column,
+                    &b.rule_id,
+                ))
+        });
+    }
+
+    /// Folds in another outcome (several roots, or stdin plus files).
+    pub fn merge(&mut self, other: ScanOutcome) {
+        self.findings.extend(other.findings);
+        self.warnings.extend(other.warnings);
+        self.incomplete |= other.incomplete;
+        let (a, b) = (&mut self.stats, other.stats);
+        a.files_scanned += b.files_scanned;
+        a.bytes_scanned += b.bytes_scanned;
+        a.skipped_binary += b.skipped_binary;
+        a.skipped_too_large += b.skipped_too_large;
+        a.skipped_allowlisted += b.skipped_allowlisted;
+        a.skipped_special += b.skipped_special;
+        a.suppressed_inline += b.suppressed_inline;
+        a.errors += b.errors;
+    }
+}
+
+/// Knobs for scanning blobs.
+#[derive(Debug, Clone)]
+pub struct BlobOptions {
+    /// Skip blobs whose first 8 KiB contain a NUL byte.
+    pub skip_binary: bool,
+    /// Chunk size for streaming reads.
+    pub chunk: usize,
+}
+
+impl Default for BlobOptions {
+    fn default() -> Self {
+        BlobOptions {
+            skip_binary: true,
+            chunk: blob::DEFAULT_CHUNK,
+        }
+    }
+}
+
+/// Live counters a progress display can read while a scan runs.
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// Files finished.
+    pub files: AtomicU64,
+    /// Bytes finished.
+    pub bytes: AtomicU64,
+}
+
+/// Scans every file of a walk in parallel.
+pub fn scan_files(
+    engine: &Engine,
+    walk: WalkResult,
+    opts: &BlobOptions,
+    progress: &Progress,
+) -> ScanOutcome {
+    let started = Instant::now();
+    let per_file: Vec<(Result<blob::BlobResult, String>, String)> = walk
+        .files
+        .par_iter()
+        .map_init(
+            || (engine.scratch(), Vec::new()),
+            |(scratch, buf), entry| {
+                let r = scan_file(engine, scratch, buf, entry, opts);
+                progress.files.fetch_add(1, Ordering::Relaxed);
+                progress.bytes.fetch_add(entry.size, Ordering::Relaxed);
+                (r, entry.display.clone())
+            },
+        )
+        .collect();
+    let mut outcome = ScanOutcome::default();
+    outcome.stats.skipped_too_large = walk.skipped_too_large;
+    outcome.stats.skipped_allowlisted = walk.skipped_allowlisted;
+    outcome.stats.skipped_special = walk.skipped_special;
+    for WalkWarning {
+        path,
+        message,
+        incomplete,
+    } in walk.warnings
+    {
+        outcome.incomplete |= incomplete;
+        if incomplete {
+            outcome.stats.errors += 1;
+        }
+        outcome.warnings.push(Warning { path, message });
+    }
+    for (r, display) in per_file {
+        match r {
+            Ok(b) => add_blob(&mut outcome, b),
+            Err(message) => {
+                outcome.stats.errors += 1;
+                outcome.incomplete = true;
+                outcome.warnings.push(Warning {
+                    path: display,
+                    message,
+                });
+            }
+        }
+    }
+    outcome.stats.duration_ms = duration_ms(started.elapsed());
+    outcome
+}
+
+/// Adds one blob's result to an outcome.
+pub fn add_blob(outcome: &mut ScanOutcome, b: blob::BlobResult) {
+    if b.binary {
+        outcome.stats.skipped_binary += 1;
+    } else {
+        outcome.stats.files_scanned += 1;
+    }
+    outcome.stats.bytes_scanned += b.bytes;
+    outcome.stats.suppressed_inline += b.suppressed_inline as u64;
+    outcome.findings.extend(b.findings);
+}
+
+/// Milliseconds, saturating.
+pub fn duration_ms(d: Duration) -> u64 {
+    d.as_millis().min(u64::MAX as u128) as u64
+}
+
+fn scan_file(
+    engine: &Engine,
+    scratch: &mut Scratch,
+    buf: &mut Vec<u8>,
+    entry: &FileEntry,
+    opts: &BlobOptions,
+) -> Result<blob::BlobResult, String> {
+    let file = File::open(&entry.path).map_err(|e| format!("cannot open: {e}"))?;
+    let provenance = Provenance::file(entry.display.clone());
+    blob::scan_reader(
+        engine,
+        scratch,
+        file,
+        &provenance,
+        opts.skip_binary,
+        opts.chunk,
+        buf,
+    )
+    .map_err(|e| format!("read error: {e}"))
+}
+
+/// Scans any reader (stdin) as one blob named `name`.
+pub fn scan_stream<R: Read>(
+    engine: &Engine,
+    reader: R,
+    name: &str,
+    opts: &BlobOptions,
+) -> ScanOutcome {
+    let started = Instant::now();
+    let mut scratch = engine.scratch();
+    let mut buf = Vec::new();
+    let mut outcome = ScanOutcome::default();
+    match blob::scan_reader(
+        engine,
+        &mut scratch,
+        reader,
+        &Provenance::file(name),
+        opts.skip_binary,
+        opts.chunk,
+        &mut buf,
+    ) {
+        Ok(b) => add_blob(&mut outcome, b),
+        Err(e) => {
+            outcome.stats.errors += 1;
+            outcome.incomplete = true;
+            outcome.warnings.push(Warning {
+                path: name.to_string(),
+                message: format!("read error: {e}"),
+            });
+        }
+    }
+    outcome.stats.duration_ms = duration_ms(started.elapsed());
+    outcome
+}
