@@ -75,6 +75,23 @@ pub fn build_engine(args: &RuleArgs, config: Option<&Config>) -> Result<Engine> 
     Ok(Engine::with_allowlist(all, allow_values))
 }
 
+/// The end of every scan command: sort, report, print warnings and summary, pick the exit
+/// status. Later filters (baselines, ignore files) belong here so every command gets them.
+pub fn finish(
+    mut outcome: ScanOutcome,
+    engine: &Engine,
+    out: &OutputArgs,
+) -> Result<keysweep::exit_code::ExitStatus> {
+    outcome.sort();
+    outcome.stats.findings = outcome.findings.len() as u64;
+    emit_report(&outcome, engine, out)?;
+    print_warnings_and_summary(&outcome, out);
+    Ok(keysweep::exit_code::ExitStatus::for_scan(
+        outcome.findings.len(),
+        outcome.incomplete,
+    ))
+}
+
 /// Whether to colour output going to a stream that is (or is not) a terminal.
 pub fn use_color(choice: ColorChoice, is_terminal: bool) -> bool {
     match choice {

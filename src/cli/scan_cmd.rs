@@ -100,21 +100,5 @@ pub fn run(args: ScanArgs) -> Result<ExitStatus> {
         outcome.merge(files_outcome);
     }
     outcome.stats.duration_ms = scan::duration_ms(started.elapsed());
-    finish(outcome, &engine, &args.output)
-}
-
-/// Sorts, reports, prints the summary and picks the exit status.
-fn finish(
-    mut outcome: ScanOutcome,
-    engine: &keysweep::engine::Engine,
-    out: &OutputArgs,
-) -> Result<ExitStatus> {
-    outcome.sort();
-    outcome.stats.findings = outcome.findings.len() as u64;
-    common::emit_report(&outcome, engine, out)?;
-    common::print_warnings_and_summary(&outcome, out);
-    Ok(ExitStatus::for_scan(
-        outcome.findings.len(),
-        outcome.incomplete,
-    ))
+    common::finish(outcome, &engine, &args.output)
 }
