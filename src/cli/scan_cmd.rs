@@ -87,6 +87,7 @@ pub fn run(args: ScanArgs) -> Result<ExitStatus> {
             threads: args
                 .threads
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
+            skip_files: config.as_ref().map(|c| c.own_files()).unwrap_or_default(),
         };
         let walked = walk(&roots, &walk_opts)?;
         let progress = Arc::new(Progress::default());

@@ -23,6 +23,9 @@ pub struct WalkOptions {
     pub max_file_size: Option<u64>,
     /// Threads for walking.
     pub threads: usize,
+    /// Files never scanned: the config file and the rule files it loads, whose examples are
+    /// fake keys by design. Compared by canonical path.
+    pub skip_files: Vec<PathBuf>,
 }
 
 /// A file to scan.
@@ -109,6 +112,11 @@ pub fn walk(roots: &[PathBuf], opts: &WalkOptions) -> Result<WalkResult, WalkErr
             return Err(WalkError::Missing(r.display().to_string()));
         }
     }
+    let skip: Vec<PathBuf> = opts
+        .skip_files
+        .iter()
+        .filter_map(|p| p.canonicalize().ok())
+        .collect();
     let out = Mutex::new(WalkResult::default());
     for root in roots {
         let mut builder = WalkBuilder::new(root);
@@ -128,6 +136,7 @@ pub fn walk(roots: &[PathBuf], opts: &WalkOptions) -> Result<WalkResult, WalkErr
             let out = &out;
             let allow = &allow;
             let exclude = &exclude;
+            let skip = &skip;
             Box::new(move |entry| {
                 let entry = match entry {
                     Ok(e) => e,
@@ -161,7 +170,7 @@ pub fn walk(roots: &[PathBuf], opts: &WalkOptions) -> Result<WalkResult, WalkErr
                 if exclude.is_match(&rel) || exclude.is_match(&display) {
                     return WalkState::Continue;
                 }
-                if allow.is_match(&rel) || allow.is_match(&display) {
+                if is_skipped_file(skip, path) || allow.is_match(&rel) || allow.is_match(&display) {
                     out.lock().unwrap().skipped_allowlisted += 1;
                     return WalkState::Continue;
                 }
@@ -208,6 +217,15 @@ pub fn walk(roots: &[PathBuf], opts: &WalkOptions) -> Result<WalkResult, WalkErr
     result.files.dedup_by(|a, b| a.path == b.path);
     result.warnings.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(result)
+}
+
+/// True when `path` is one of `skip` (canonical paths); only canonicalises on a name match.
+fn is_skipped_file(skip: &[PathBuf], path: &Path) -> bool {
+    let Some(name) = path.file_name() else {
+        return false;
+    };
+    skip.iter().any(|s| s.file_name() == Some(name))
+        && path.canonicalize().is_ok_and(|c| skip.contains(&c))
 }
 
 fn describe_walk_error(err: &ignore::Error) -> (String, String) {
