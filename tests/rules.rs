@@ -221,7 +221,7 @@ fn config_disables_rules_allowlists_paths_and_values_and_adds_rules() {
         "keysweep.toml",
         format!(
             "[allowlist]\npaths = [\"fixtures/**\"]\nvalues = [\"^{GH3}$\"]\n\n{}",
-            GOOD_RULE.replace("[[rule]]", "[[rule]]")
+            GOOD_RULE
         ),
     );
     let (json, _, _) = run_json(sb.cmd().args(["scan", "-f", "json"]));
