@@ -272,7 +272,7 @@ impl Engine {
     }
 }
 
-/// Start and end of the line around `[start, end)`, each capped at [`LINE_CAP`] bytes away.
+/// Start and end of the line around `[start, end)`, each capped at 1 KiB away.
 pub fn line_bounds(data: &[u8], start: usize, end: usize) -> (usize, usize) {
     let lo = start.saturating_sub(LINE_CAP);
     let ls = memrchr(b'\n', &data[lo..start]).map_or(lo, |i| lo + i + 1);

@@ -1,6 +1,6 @@
 //! The on-disk shape of a rule file (`rules/*.toml`, `--rules FILE`, `[[rule]]` in
 //! `keysweep.toml`). Only deserialisation lives here; checking and compiling are in
-//! [`super::compile`].
+//! `compile.rs`.
 
 use crate::finding::{Confidence, Severity};
 use serde::{Deserialize, Serialize};
