@@ -115,24 +115,13 @@ pub fn scan_reader<R: Read>(
 }
 
 /// Reads until `buf` holds `want` bytes or the reader ends. Returns true at end of input.
+///
+/// Uses `read_to_end` on a `take` so the buffer grows only as far as the data (a 200-byte file
+/// costs 200 bytes, not a zeroed 8 MiB chunk) and interrupted reads are retried.
 fn fill<R: Read>(reader: &mut R, buf: &mut Vec<u8>, want: usize) -> io::Result<bool> {
-    while buf.len() < want {
-        let old = buf.len();
-        buf.resize(want, 0);
-        match reader.read(&mut buf[old..]) {
-            Ok(0) => {
-                buf.truncate(old);
-                return Ok(true);
-            }
-            Ok(n) => buf.truncate(old + n),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => buf.truncate(old),
-            Err(e) => {
-                buf.truncate(old);
-                return Err(e);
-            }
-        }
-    }
-    Ok(false)
+    let need = want.saturating_sub(buf.len());
+    let got = reader.by_ref().take(need as u64).read_to_end(buf)?;
+    Ok(got < need)
 }
 
 fn drain_count<R: Read>(reader: &mut R) -> io::Result<u64> {
