@@ -3,6 +3,7 @@
 //! engine and report settings.
 
 pub mod common;
+pub mod merge_cmd;
 pub mod progress;
 pub mod rules_cmd;
 pub mod scan_cmd;
@@ -42,6 +43,8 @@ pub enum Command {
     /// List, check and explain detection rules.
     #[command(subcommand)]
     Rules(rules_cmd::RulesCommand),
+    /// Merge the JSON or SARIF reports of many runs (a CI matrix, a batch job) into one.
+    Merge(merge_cmd::MergeArgs),
 }
 
 /// When to colour text output.
