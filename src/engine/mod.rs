@@ -241,8 +241,10 @@ impl Engine {
             Some(ac) => {
                 let lo = s.saturating_sub(CONTEXT_SPAN);
                 let hi = (e + CONTEXT_SPAN).min(data.len());
+                // Overlapping search: with plain `find_iter` a short word (`deepseek`) hides a
+                // longer, nearer one that contains it (`deepseek_api_key=` right before the key).
                 let distance = ac
-                    .find_iter(&data[lo..hi])
+                    .find_overlapping_iter(&data[lo..hi])
                     .map(|m| {
                         let (ms, me) = (lo + m.start(), lo + m.end());
                         if me <= s {
@@ -308,5 +310,53 @@ fn resolve_overlaps(candidates: &mut [RawMatch], out: &mut Vec<RawMatch>) {
         }
         out.push(best);
         i = j;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::parse_rule_text;
+
+    /// Two rules for the same key shape, attributed by context. The key on the `ALPHA_KEY=` line
+    /// belongs to `alpha`: its context word `alpha_key=` touches the key (distance 0), while the
+    /// `beta` word on the next line is one newline away. A non-overlapping context search would
+    /// stop at the shorter `alpha` (distance 10) and give the key to `beta`.
+    #[test]
+    fn nearest_context_sees_words_that_contain_shorter_ones() {
+        let text = r#"
+[[rule]]
+id = "alpha-key"
+title = "a"
+provider = "Alpha"
+keywords = ["sk-"]
+regex = '\b(?P<secret>sk-[0-9a-f]{32})\b'
+context = ["alpha", "alpha_key="]
+severity = "high"
+confidence = "medium"
+examples = ["ALPHA_KEY=sk-4f9a0c3e7b2d1f8a6c5e9b0d3a7f2c1e"]
+
+[[rule]]
+id = "beta-key"
+title = "b"
+provider = "Beta"
+keywords = ["sk-"]
+regex = '\b(?P<secret>sk-[0-9a-f]{32})\b'
+context = ["beta"]
+severity = "high"
+confidence = "medium"
+examples = ["BETA_KEY=sk-4f9a0c3e7b2d1f8a6c5e9b0d3a7f2c1e"]
+"#;
+        let (rules, problems) = parse_rule_text("test.toml", text);
+        assert!(problems.is_empty(), "{problems:?}");
+        let engine = Engine::new(rules);
+        let mut scratch = engine.scratch();
+        let data = b"ALPHA_KEY=sk-4f9a0c3e7b2d1f8a6c5e9b0d3a7f2c1e\nBETA_KEY=sk-9e2b7d4a1c8f3e6b0d5a9c2e7f4b1d8a\n";
+        let found: Vec<&str> = engine
+            .scan(data, &mut scratch)
+            .iter()
+            .map(|m| engine.rules()[m.rule as usize].id.as_str())
+            .collect();
+        assert_eq!(found, ["alpha-key", "beta-key"]);
     }
 }
