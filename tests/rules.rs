@@ -31,7 +31,8 @@ fn builtin_pack_checks_clean() {
 
 #[test]
 fn builtin_pack_loads_in_the_library_and_every_rule_has_examples() {
-    let rules = keysweep::rules::builtin_rules().expect("built-in rules load");
+    let rules = keysweep::rules::builtin_rules_checked()
+        .expect("built-in rules load and pass their examples");
     assert!(!rules.is_empty());
     for r in &rules {
         assert!(!r.examples.is_empty(), "{} has no examples", r.id);

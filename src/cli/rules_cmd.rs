@@ -116,7 +116,7 @@ pub fn run(cmd: RulesCommand) -> Result<ExitStatus> {
             let mut problems = Vec::new();
             let mut count = 0;
             if files.is_empty() {
-                match rules::builtin_rules() {
+                match rules::builtin_rules_checked() {
                     Ok(r) => count += r.len(),
                     Err(rules::RuleError::Invalid(p)) => problems.extend(p),
                     Err(e) => return Err(e.into()),
@@ -174,7 +174,7 @@ pub fn run(cmd: RulesCommand) -> Result<ExitStatus> {
                 writeln!(out, "\n{}\n", r.description.trim())?;
             }
             writeln!(out, "keywords:   {}", r.keywords.join(", "))?;
-            writeln!(out, "regex:      {}", r.regex.as_str())?;
+            writeln!(out, "regex:      {}", r.pattern)?;
             if let Some(e) = r.min_entropy {
                 writeln!(out, "entropy:    at least {e} bits per byte")?;
             }

@@ -52,7 +52,7 @@ struct Rank {
 pub struct Scratch {
     windows: Vec<Vec<(usize, usize)>>,
     touched: Vec<u32>,
-    locs: Vec<CaptureLocations>,
+    locs: Vec<Option<CaptureLocations>>,
     candidates: Vec<RawMatch>,
     matches: Vec<RawMatch>,
     /// Matches dropped by an inline `keysweep:allow` during the last scan.
@@ -116,11 +116,7 @@ impl Engine {
         Scratch {
             windows: vec![Vec::new(); self.rules.len()],
             touched: Vec::new(),
-            locs: self
-                .rules
-                .iter()
-                .map(|r| r.regex.capture_locations())
-                .collect(),
+            locs: vec![None; self.rules.len()],
             candidates: Vec::new(),
             matches: Vec::new(),
             suppressed_inline: 0,
@@ -186,8 +182,9 @@ impl Engine {
         let hay = &data[..we];
         let mut pos = ws;
         while pos <= we {
-            let locs = &mut scratch.locs[ri as usize];
-            let Some(m) = rule.regex.captures_read_at(locs, hay, pos) else {
+            let regex = rule.regex();
+            let locs = scratch.locs[ri as usize].get_or_insert_with(|| regex.capture_locations());
+            let Some(m) = regex.captures_read_at(locs, hay, pos) else {
                 break;
             };
             pos = if m.end() > m.start() {
@@ -195,7 +192,7 @@ impl Engine {
             } else {
                 m.end() + 1
             };
-            let Some((s, e)) = locs.get(rule.secret_group) else {
+            let Some((s, e)) = locs.get(rule.secret_group()) else {
                 continue;
             };
             if s == e {

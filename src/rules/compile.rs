@@ -10,6 +10,7 @@ use crate::engine::Engine;
 use crate::finding::{Confidence, Severity};
 use aho_corasick::AhoCorasick;
 use regex::bytes::{Regex, RegexBuilder};
+use std::sync::OnceLock;
 
 /// Largest compiled size allowed for a rule's regex (user rules cannot exhaust memory).
 const REGEX_SIZE_LIMIT: usize = 4 << 20;
@@ -29,10 +30,11 @@ pub struct Rule {
     pub description: String,
     /// Prefilter keywords.
     pub keywords: Vec<String>,
-    /// The compiled pattern.
-    pub regex: Regex,
-    /// Capture index of the `secret` group.
-    pub secret_group: usize,
+    /// The regex source.
+    pub pattern: String,
+    /// The compiled regex and the capture index of its `secret` group, built on first use:
+    /// a scan that never hits a rule's keywords never pays for compiling it.
+    compiled: OnceLock<(Regex, usize)>,
     /// Minimum entropy of the secret.
     pub min_entropy: Option<f64>,
     /// Offline check.
@@ -63,6 +65,51 @@ pub struct Rule {
     pub source: String,
 }
 
+impl Rule {
+    /// The compiled regex (compiled on first use).
+    pub fn regex(&self) -> &Regex {
+        &self.compiled().0
+    }
+
+    /// Capture index of the `secret` group.
+    pub fn secret_group(&self) -> usize {
+        self.compiled().1
+    }
+
+    fn compiled(&self) -> &(Regex, usize) {
+        self.compiled.get_or_init(|| {
+            build_regex(&self.pattern).unwrap_or_else(|e| {
+                // Built-in rules are compiled and checked by `rules check` in the test suite,
+                // and user rules are compiled eagerly when loaded, so this cannot happen.
+                panic!("rule {}: {e}", self.id)
+            })
+        })
+    }
+}
+
+/// Compiles a rule regex the way the engine runs it: bytes, no Unicode, size-limited.
+fn build_regex(pattern: &str) -> Result<(Regex, usize), String> {
+    let regex = RegexBuilder::new(pattern)
+        .unicode(false)
+        .size_limit(REGEX_SIZE_LIMIT)
+        .dfa_size_limit(REGEX_SIZE_LIMIT)
+        .build()
+        .map_err(|e| {
+            let msg = e
+                .to_string()
+                .lines()
+                .map(str::trim)
+                .collect::<Vec<_>>()
+                .join(" ");
+            format!("regex does not compile: {msg}")
+        })?;
+    let group = regex
+        .capture_names()
+        .position(|n| n == Some("secret"))
+        .ok_or("regex has no named group `secret` (write `(?P<secret>...)`)")?;
+    Ok((regex, group))
+}
+
 fn valid_id(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= 64
@@ -73,8 +120,19 @@ fn valid_id(id: &str) -> bool {
         && !id.ends_with('-')
 }
 
-/// Checks and compiles one rule. Returns every problem found, not just the first.
+/// Checks and compiles one rule: the regex, and every example and negative example. Returns
+/// every problem found, not just the first. Used for user rules and `rules check`.
 pub fn compile_rule(spec: RuleSpec, file: &str) -> Result<Rule, Vec<RuleProblem>> {
+    build_rule(spec, file, true)
+}
+
+/// Builds a rule with only the cheap checks; its regex compiles on first use. Used for the
+/// built-in pack at run time (the test suite runs the thorough checks on it).
+pub fn prepare_rule(spec: RuleSpec, file: &str) -> Result<Rule, Vec<RuleProblem>> {
+    build_rule(spec, file, false)
+}
+
+fn build_rule(spec: RuleSpec, file: &str, thorough: bool) -> Result<Rule, Vec<RuleProblem>> {
     let mut problems = Vec::new();
     let mut problem = |message: String| {
         problems.push(RuleProblem {
@@ -111,30 +169,17 @@ pub fn compile_rule(spec: RuleSpec, file: &str) -> Result<Rule, Vec<RuleProblem>
             ));
         }
     }
-    let regex = match RegexBuilder::new(&spec.regex)
-        .unicode(false)
-        .size_limit(REGEX_SIZE_LIMIT)
-        .dfa_size_limit(REGEX_SIZE_LIMIT)
-        .build()
-    {
-        Ok(r) => Some(r),
-        Err(e) => {
-            let msg = e
-                .to_string()
-                .lines()
-                .map(str::trim)
-                .collect::<Vec<_>>()
-                .join(" ");
-            problem(format!("regex does not compile: {msg}"));
-            None
+    let compiled = if thorough {
+        match build_regex(&spec.regex) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                problem(e);
+                None
+            }
         }
+    } else {
+        None
     };
-    let secret_group = regex
-        .as_ref()
-        .and_then(|r| r.capture_names().position(|n| n == Some("secret")));
-    if regex.is_some() && secret_group.is_none() {
-        problem("regex has no named group `secret` (write `(?P<secret>...)`)".into());
-    }
     if let Some(e) = spec.min_entropy {
         if !(0.0..=8.0).contains(&e) {
             problem(format!(
@@ -183,9 +228,6 @@ pub fn compile_rule(spec: RuleSpec, file: &str) -> Result<Rule, Vec<RuleProblem>
             ));
         }
     }
-    let (Some(regex), Some(secret_group)) = (regex, secret_group) else {
-        return Err(problems);
-    };
     if !problems.is_empty() {
         return Err(problems);
     }
@@ -205,8 +247,8 @@ pub fn compile_rule(spec: RuleSpec, file: &str) -> Result<Rule, Vec<RuleProblem>
         provider: spec.provider,
         description: spec.description.unwrap_or_default(),
         keywords: spec.keywords,
-        regex,
-        secret_group,
+        pattern: spec.regex,
+        compiled: OnceLock::new(),
         min_entropy: spec.min_entropy,
         validator,
         context: spec.context,
@@ -222,6 +264,10 @@ pub fn compile_rule(spec: RuleSpec, file: &str) -> Result<Rule, Vec<RuleProblem>
         verify: spec.verify,
         source: file.to_string(),
     };
+    let Some(compiled) = compiled else {
+        return Ok(rule);
+    };
+    let _ = rule.compiled.set(compiled);
     let problems = check_examples(&rule);
     if problems.is_empty() {
         Ok(rule)

@@ -7,7 +7,7 @@
 mod compile;
 pub mod schema;
 
-pub use compile::{compile_rule, Rule};
+pub use compile::{compile_rule, prepare_rule, Rule};
 use schema::RuleFile;
 use std::collections::HashMap;
 use std::path::Path;
@@ -51,8 +51,17 @@ pub enum RuleError {
     UnknownDisabled(String),
 }
 
-/// Parses a rule file's text and compiles every rule in it, collecting problems.
+/// Parses a rule file's text and compiles every rule in it with the thorough checks,
+/// collecting problems.
 pub fn parse_rule_text(file: &str, text: &str) -> (Vec<Rule>, Vec<RuleProblem>) {
+    parse_rules(file, text, compile_rule)
+}
+
+fn parse_rules(
+    file: &str,
+    text: &str,
+    build: fn(schema::RuleSpec, &str) -> Result<Rule, Vec<RuleProblem>>,
+) -> (Vec<Rule>, Vec<RuleProblem>) {
     let parsed: RuleFile = match toml::from_str(text) {
         Ok(f) => f,
         Err(e) => {
@@ -70,7 +79,7 @@ pub fn parse_rule_text(file: &str, text: &str) -> (Vec<Rule>, Vec<RuleProblem>) 
     let mut rules = Vec::new();
     let mut problems = Vec::new();
     for spec in parsed.rule {
-        match compile_rule(spec, file) {
+        match build(spec, file) {
             Ok(rule) => rules.push(rule),
             Err(mut p) => problems.append(&mut p),
         }
@@ -87,12 +96,24 @@ pub fn load_rule_file(path: &Path) -> Result<(Vec<Rule>, Vec<RuleProblem>), Rule
     Ok(parse_rule_text(&path.display().to_string(), &text))
 }
 
-/// Compiles the built-in pack.
+/// The built-in pack, ready to run: regexes compile lazily and examples are not re-checked
+/// (the test suite does that through [`builtin_rules_checked`]).
 pub fn builtin_rules() -> Result<Vec<Rule>, RuleError> {
+    load_builtin(prepare_rule)
+}
+
+/// The built-in pack with every regex compiled and every example checked.
+pub fn builtin_rules_checked() -> Result<Vec<Rule>, RuleError> {
+    load_builtin(compile_rule)
+}
+
+fn load_builtin(
+    build: fn(schema::RuleSpec, &str) -> Result<Rule, Vec<RuleProblem>>,
+) -> Result<Vec<Rule>, RuleError> {
     let mut rules = Vec::new();
     let mut problems = Vec::new();
     for (name, text) in BUILTIN {
-        let (mut r, mut p) = parse_rule_text(&format!("rules/{name}"), text);
+        let (mut r, mut p) = parse_rules(&format!("rules/{name}"), text, build);
         rules.append(&mut r);
         problems.append(&mut p);
     }
