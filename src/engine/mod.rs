@@ -236,8 +236,7 @@ impl Engine {
         let context_closeness = match &rule.context_matcher {
             None => 0,
             Some(ac) => {
-                let lo = s.saturating_sub(CONTEXT_SPAN);
-                let hi = (e + CONTEXT_SPAN).min(data.len());
+                let (lo, hi) = context_region(data, s, e, rule.regex());
                 // Overlapping search: with plain `find_iter` a short word (`deepseek`) hides a
                 // longer, nearer one that contains it (`deepseek_api_key=` right before the key).
                 let distance = ac
@@ -288,6 +287,36 @@ fn window(data: &[u8], start: usize, end: usize, multiline: bool) -> (usize, usi
     } else {
         (ls, le)
     }
+}
+
+/// The text around a match where its context words count: whole lines up to
+/// [`CONTEXT_SPAN`] bytes either side, stopping at a line that the rule's own regex matches
+/// (another key of the same shape: in `.env` files each key's own line names its provider, and
+/// a neighbour's variable name must not claim it).
+fn context_region(data: &[u8], s: usize, e: usize, regex: &Regex) -> (usize, usize) {
+    let (mut lo, mut hi) = line_bounds(data, s, e);
+    let min_lo = s.saturating_sub(CONTEXT_SPAN);
+    while lo > min_lo && lo > 0 {
+        let prev_end = lo - 1; // the '\n' ending the previous line
+        let prev_start = memrchr(b'\n', &data[min_lo..prev_end]).map_or(min_lo, |i| min_lo + i + 1);
+        if regex.is_match(&data[prev_start..prev_end]) {
+            break;
+        }
+        lo = prev_start;
+    }
+    let max_hi = (e + CONTEXT_SPAN).min(data.len());
+    while hi < max_hi {
+        let next_start = hi + 1;
+        if next_start >= max_hi {
+            break;
+        }
+        let next_end = memchr(b'\n', &data[next_start..max_hi]).map_or(max_hi, |i| next_start + i);
+        if regex.is_match(&data[next_start..next_end]) {
+            break;
+        }
+        hi = next_end;
+    }
+    (lo, hi)
 }
 
 /// Keeps the best-ranked match of every group of overlapping secret spans.
@@ -355,5 +384,49 @@ examples = ["BETA_KEY=sk-4f9a0c3e7b2d1f8a6c5e9b0d3a7f2c1e"]
             .map(|m| engine.rules()[m.rule as usize].id.as_str())
             .collect();
         assert_eq!(found, ["alpha-key", "beta-key"]);
+    }
+
+    /// A neighbour's context must not claim a key on its own line: in an `.env`, the line
+    /// `API_KEY=sk-…` after `ALPHA_KEY=sk-…` has no context of its own, so it falls to the
+    /// unknown rule, while context on a plain neighbouring line (a base URL) still counts.
+    #[test]
+    fn context_stops_at_lines_holding_another_key_of_the_same_shape() {
+        let text = r#"
+[[rule]]
+id = "alpha-key"
+title = "a"
+provider = "Alpha"
+keywords = ["sk-"]
+regex = '\b(?P<secret>sk-[0-9a-f]{32})\b'
+context = ["alpha"]
+severity = "high"
+confidence = "medium"
+examples = ["ALPHA_KEY=sk-4f9a0c3e7b2d1f8a6c5e9b0d3a7f2c1e"]
+
+[[rule]]
+id = "unknown-key"
+title = "u"
+provider = "unknown"
+keywords = ["sk-"]
+regex = '\b(?P<secret>sk-[0-9a-f]{32})\b'
+severity = "high"
+confidence = "low"
+examples = ["KEY=sk-4f9a0c3e7b2d1f8a6c5e9b0d3a7f2c1e"]
+"#;
+        let (rules, problems) = parse_rule_text("test.toml", text);
+        assert!(problems.is_empty(), "{problems:?}");
+        let engine = Engine::new(rules);
+        let mut scratch = engine.scratch();
+        let ids = |data: &[u8], scratch: &mut Scratch| -> Vec<String> {
+            engine
+                .scan(data, scratch)
+                .iter()
+                .map(|m| engine.rules()[m.rule as usize].id.clone())
+                .collect()
+        };
+        let env = b"ALPHA_KEY=sk-4f9a0c3e7b2d1f8a6c5e9b0d3a7f2c1e\nAPI_KEY=sk-9e2b7d4a1c8f3e6b0d5a9c2e7f4b1d8a\n";
+        assert_eq!(ids(env, &mut scratch), ["alpha-key", "unknown-key"]);
+        let code = b"client = Client(\n  key=\"sk-9e2b7d4a1c8f3e6b0d5a9c2e7f4b1d8a\",\n  base_url=\"https://api.alpha.example\")\n";
+        assert_eq!(ids(code, &mut scratch), ["alpha-key"]);
     }
 }
