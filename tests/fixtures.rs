@@ -18,11 +18,12 @@ fn expected(list: &[(&str, &str, u64)]) -> Vec<(String, String, u64)> {
 
 #[test]
 fn scan_fixture_gives_exactly_the_planted_findings() {
-    let (json, code, _) = run_json(
-        keysweep()
-            .current_dir(repo())
-            .args(["scan", "fixtures/scan", "-f", "json"]),
-    );
+    let (json, code, _) =
+        run_json(
+            keysweep()
+                .current_dir(repo())
+                .args(["scan", "fixtures/scan", "-f", "json"]),
+        );
     assert_eq!(code, 1);
     assert_eq!(
         triples(&json),

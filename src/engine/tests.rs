@@ -1,0 +1,89 @@
+//! Engine tests with fake keys (this file is allowlisted in keysweep.toml).
+use super::*;
+use crate::rules::parse_rule_text;
+
+/// Two rules for the same key shape, attributed by context. The key on the `ALPHA_KEY=` line
+/// belongs to `alpha`: its context word `alpha_key=` touches the key (distance 0), while the
+/// `beta` word on the next line is one newline away. A non-overlapping context search would
+/// stop at the shorter `alpha` (distance 10) and give the key to `beta`.
+#[test]
+fn nearest_context_sees_words_that_contain_shorter_ones() {
+    let text = r#"
+[[rule]]
+id = "alpha-key"
+title = "a"
+provider = "Alpha"
+keywords = ["sk-"]
+regex = '\b(?P<secret>sk-[0-9a-f]{32})\b'
+context = ["alpha", "alpha_key="]
+severity = "high"
+confidence = "medium"
+examples = ["ALPHA_KEY=sk-4f9a0c3e7b2d1f8a6c5e9b0d3a7f2c1e"]
+
+[[rule]]
+id = "beta-key"
+title = "b"
+provider = "Beta"
+keywords = ["sk-"]
+regex = '\b(?P<secret>sk-[0-9a-f]{32})\b'
+context = ["beta"]
+severity = "high"
+confidence = "medium"
+examples = ["BETA_KEY=sk-4f9a0c3e7b2d1f8a6c5e9b0d3a7f2c1e"]
+"#;
+    let (rules, problems) = parse_rule_text("test.toml", text);
+    assert!(problems.is_empty(), "{problems:?}");
+    let engine = Engine::new(rules);
+    let mut scratch = engine.scratch();
+    let data = b"ALPHA_KEY=sk-4f9a0c3e7b2d1f8a6c5e9b0d3a7f2c1e\nBETA_KEY=sk-9e2b7d4a1c8f3e6b0d5a9c2e7f4b1d8a\n";
+    let found: Vec<&str> = engine
+        .scan(data, &mut scratch)
+        .iter()
+        .map(|m| engine.rules()[m.rule as usize].id.as_str())
+        .collect();
+    assert_eq!(found, ["alpha-key", "beta-key"]);
+}
+
+/// A neighbour's context must not claim a key on its own line: in an `.env`, the line
+/// `API_KEY=sk-…` after `ALPHA_KEY=sk-…` has no context of its own, so it falls to the
+/// unknown rule, while context on a plain neighbouring line (a base URL) still counts.
+#[test]
+fn context_stops_at_lines_holding_another_key_of_the_same_shape() {
+    let text = r#"
+[[rule]]
+id = "alpha-key"
+title = "a"
+provider = "Alpha"
+keywords = ["sk-"]
+regex = '\b(?P<secret>sk-[0-9a-f]{32})\b'
+context = ["alpha"]
+severity = "high"
+confidence = "medium"
+examples = ["ALPHA_KEY=sk-4f9a0c3e7b2d1f8a6c5e9b0d3a7f2c1e"]
+
+[[rule]]
+id = "unknown-key"
+title = "u"
+provider = "unknown"
+keywords = ["sk-"]
+regex = '\b(?P<secret>sk-[0-9a-f]{32})\b'
+severity = "high"
+confidence = "low"
+examples = ["KEY=sk-4f9a0c3e7b2d1f8a6c5e9b0d3a7f2c1e"]
+"#;
+    let (rules, problems) = parse_rule_text("test.toml", text);
+    assert!(problems.is_empty(), "{problems:?}");
+    let engine = Engine::new(rules);
+    let mut scratch = engine.scratch();
+    let ids = |data: &[u8], scratch: &mut Scratch| -> Vec<String> {
+        engine
+            .scan(data, scratch)
+            .iter()
+            .map(|m| engine.rules()[m.rule as usize].id.clone())
+            .collect()
+    };
+    let env = b"ALPHA_KEY=sk-4f9a0c3e7b2d1f8a6c5e9b0d3a7f2c1e\nAPI_KEY=sk-9e2b7d4a1c8f3e6b0d5a9c2e7f4b1d8a\n";
+    assert_eq!(ids(env, &mut scratch), ["alpha-key", "unknown-key"]);
+    let code = b"client = Client(\n  key=\"sk-9e2b7d4a1c8f3e6b0d5a9c2e7f4b1d8a\",\n  base_url=\"https://api.alpha.example\")\n";
+    assert_eq!(ids(code, &mut scratch), ["alpha-key"]);
+}
