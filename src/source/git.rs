@@ -294,29 +294,27 @@ impl TreeWalk<'_> {
                 };
                 match entry.kind() {
                     Some(ObjectType::Tree) => stack.push((entry.id(), path)),
-                    Some(ObjectType::Blob) => {
-                        if self.seen_blobs.insert(entry.id()) {
-                            if let Some(out) = self.out.as_deref_mut() {
-                                out.push(PlannedBlob {
-                                    oid: entry.id(),
-                                    path,
-                                    commit,
-                                });
-                            }
-                        }
-                    }
-                    Some(ObjectType::Commit) => {
-                        if self.out.is_some() && self.submodules.insert(path.clone()) {
-                            self.notes.push(GitNote {
-                                subject: path,
-                                message: format!(
-                                    "submodule (commit {}) not entered; scan its repository \
-                                     separately",
-                                    entry.id()
-                                ),
-                                incomplete: false,
+                    Some(ObjectType::Blob) if self.seen_blobs.insert(entry.id()) => {
+                        if let Some(out) = self.out.as_deref_mut() {
+                            out.push(PlannedBlob {
+                                oid: entry.id(),
+                                path,
+                                commit,
                             });
                         }
+                    }
+                    Some(ObjectType::Commit)
+                        if self.out.is_some() && self.submodules.insert(path.clone()) =>
+                    {
+                        self.notes.push(GitNote {
+                            subject: path,
+                            message: format!(
+                                "submodule (commit {}) not entered; scan its repository \
+                                 separately",
+                                entry.id()
+                            ),
+                            incomplete: false,
+                        });
                     }
                     _ => {}
                 }
