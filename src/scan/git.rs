@@ -131,7 +131,11 @@ pub fn scan_history(
         blobs.retain(|b| !allow.is_match(&b.path));
         outcome.stats.skipped_allowlisted += (before - blobs.len()) as u64;
     }
-    let results: Vec<Read> = blobs
+    // Older versions (from outside the selection) come first: what they hold is not new.
+    let base_count = plan.base_blobs.len();
+    let mut all = plan.base_blobs;
+    all.append(&mut blobs);
+    let results: Vec<Read> = all
         .par_iter()
         .map_init(
             || {
@@ -143,7 +147,7 @@ pub fn scan_history(
             |(repo, scratch), b| {
                 let provenance = Provenance {
                     path: b.path.clone(),
-                    commit: Some(commits[b.commit].clone()),
+                    commit: commits.get(b.commit).cloned(),
                 };
                 let r = read_and_scan(engine, repo, scratch, b.oid, &provenance, opts);
                 progress.files.fetch_add(1, Ordering::Relaxed);
@@ -156,7 +160,15 @@ pub fn scan_history(
         .collect();
     // Blobs are in the order their commits were walked, oldest first.
     let mut first_commit: HashMap<(String, String), usize> = HashMap::new();
-    for (b, r) in blobs.iter().zip(results) {
+    let mut results = results.into_iter();
+    for (b, r) in all[..base_count].iter().zip(results.by_ref()) {
+        if let Read::Scanned(s) = r {
+            for f in s.findings {
+                first_commit.insert((f.fingerprint, b.path.clone()), usize::MAX);
+            }
+        }
+    }
+    for (b, r) in all[base_count..].iter().zip(results) {
         let r = match r {
             Read::Scanned(mut s) => {
                 s.findings.retain(|f| {

@@ -17,7 +17,7 @@
 
 use crate::finding::CommitInfo;
 use git2::{Delta, DiffFindOptions, DiffOptions, FileMode, ObjectType, Oid, Repository, Sort};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 /// Which commits a history scan covers.
@@ -72,6 +72,10 @@ pub struct HistoryPlan {
     pub commits: Vec<CommitInfo>,
     /// Unique blobs in the order they were introduced.
     pub blobs: Vec<PlannedBlob>,
+    /// For blobs at a path that a commit outside the selection already had: that older blob
+    /// (its `commit` is `usize::MAX`). Secrets found in it at the same path are not new, so
+    /// they are not reported (a range scan reports what the range adds).
+    pub base_blobs: Vec<PlannedBlob>,
     /// Problems and remarks (submodules, shallow boundary, unreadable objects).
     pub notes: Vec<GitNote>,
 }
@@ -129,6 +133,7 @@ pub fn plan_history(repo: &Repository, opts: &HistoryOptions) -> Result<HistoryP
     let mut seen_trees: HashSet<Oid> = HashSet::new();
     let mut seen_blobs: HashSet<Oid> = HashSet::new();
     let mut submodules: HashSet<String> = HashSet::new();
+    let mut base_paths: HashMap<String, Oid> = HashMap::new();
     for id in ids {
         let commit = match repo.find_commit(id) {
             Ok(c) => c,
@@ -154,6 +159,7 @@ pub fn plan_history(repo: &Repository, opts: &HistoryOptions) -> Result<HistoryP
                     submodules: &mut submodules,
                     notes: &mut plan.notes,
                     out: None,
+                    base_paths: Some(&mut base_paths),
                 };
                 walk.run(tree_id, usize::MAX);
             }
@@ -167,8 +173,22 @@ pub fn plan_history(repo: &Repository, opts: &HistoryOptions) -> Result<HistoryP
             submodules: &mut submodules,
             notes: &mut plan.notes,
             out: Some(&mut plan.blobs),
+            base_paths: None,
         };
         walk.run(commit.tree_id(), index);
+    }
+    if !base_paths.is_empty() {
+        plan.base_blobs = plan
+            .blobs
+            .iter()
+            .filter_map(|b| {
+                base_paths.get(&b.path).map(|&oid| PlannedBlob {
+                    oid,
+                    path: b.path.clone(),
+                    commit: usize::MAX,
+                })
+            })
+            .collect();
     }
     Ok(plan)
 }
@@ -264,6 +284,8 @@ struct TreeWalk<'a> {
     submodules: &'a mut HashSet<String>,
     notes: &'a mut Vec<GitNote>,
     out: Option<&'a mut Vec<PlannedBlob>>,
+    /// Records path → blob for trees outside the selection.
+    base_paths: Option<&'a mut HashMap<String, Oid>>,
 }
 
 impl TreeWalk<'_> {
@@ -295,6 +317,9 @@ impl TreeWalk<'_> {
                 match entry.kind() {
                     Some(ObjectType::Tree) => stack.push((entry.id(), path)),
                     Some(ObjectType::Blob) if self.seen_blobs.insert(entry.id()) => {
+                        if let Some(paths) = self.base_paths.as_deref_mut() {
+                            paths.entry(path.clone()).or_insert(entry.id());
+                        }
                         if let Some(out) = self.out.as_deref_mut() {
                             out.push(PlannedBlob {
                                 oid: entry.id(),
