@@ -20,6 +20,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod baseline;
 pub mod config;
 pub mod engine;
 pub mod exit_code;

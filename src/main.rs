@@ -12,7 +12,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let findings_code = match &cli.command {
         Command::Scan(a) => a.output.exit_code,
-        Command::Rules(_) | Command::Merge(_) => 1,
+        Command::Git(a) => a.output.exit_code,
+        Command::Baseline(_) | Command::InstallHook(_) | Command::Rules(_) | Command::Merge(_) => 1,
     };
     match run(cli) {
         Ok(status) => ExitCode::from(status.code(findings_code)),
@@ -29,6 +30,9 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     match cli.command {
         Command::Scan(args) => cli::scan_cmd::run(args),
+        Command::Git(args) => cli::git_cmd::run(args),
+        Command::Baseline(cmd) => cli::baseline_cmd::run(cmd),
+        Command::InstallHook(args) => cli::hook_cmd::run(args),
         Command::Rules(cmd) => cli::rules_cmd::run(cmd),
         Command::Merge(args) => cli::merge_cmd::run(args),
     }

@@ -326,3 +326,18 @@ fn sarif_is_valid_against_the_oasis_schema() {
     assert!(rule["shortDescription"]["text"].is_string());
     assert!(rule["help"]["text"].as_str().unwrap().len() <= 1024);
 }
+
+#[test]
+fn output_to_a_device_writes_in_place_and_leaves_it_a_device() {
+    // Regression: the atomic write renamed a temporary file over `-o /dev/null`, replacing the
+    // device with a regular file.
+    use std::os::unix::fs::FileTypeExt;
+    let sb = Sandbox::new();
+    sb.write("a.env", format!("A={GH1}\n"));
+    sb.cmd()
+        .args(["scan", ".", "-f", "json", "-o", "/dev/null"])
+        .assert()
+        .code(1);
+    let meta = std::fs::metadata("/dev/null").unwrap();
+    assert!(meta.file_type().is_char_device(), "/dev/null was replaced");
+}

@@ -1,8 +1,9 @@
 //! Turning flags into library objects: the config file, the rule set and engine, the report
 //! writer, and the stderr summary.
 
-use super::{ColorChoice, OutputArgs, RuleArgs};
+use super::{ColorChoice, FilterArgs, OutputArgs, RuleArgs};
 use anyhow::{bail, Context, Result};
+use keysweep::baseline::{Baseline, IgnoreFile, Suppressions};
 use keysweep::config::Config;
 use keysweep::engine::Engine;
 use keysweep::report::{self, Format, ReportOptions};
@@ -75,17 +76,51 @@ pub fn build_engine(args: &RuleArgs, config: Option<&Config>) -> Result<Engine> 
     Ok(Engine::with_allowlist(all, allow_values))
 }
 
-/// The end of every scan command: sort, report, print warnings and summary, pick the exit
-/// status. Later filters (baselines, ignore files) belong here so every command gets them.
+/// Loads `--baseline` and `root/.keysweepignore`. `strip_prefix` is how `root` appears at the
+/// start of finding paths (for matching ignore globs relative to the root).
+pub fn suppressions(
+    filter: &FilterArgs,
+    root: Option<&Path>,
+    strip_prefix: Option<String>,
+) -> Result<Suppressions> {
+    let baseline = match &filter.baseline {
+        Some(p) => Some(Baseline::load(p)?),
+        None => None,
+    };
+    let ignore = match root {
+        Some(r) if !filter.no_keysweepignore => IgnoreFile::discover(r)?,
+        _ => None,
+    };
+    Ok(Suppressions {
+        baseline,
+        ignore,
+        strip_prefix,
+    })
+}
+
+/// What the closing advice on stderr is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hint {
+    /// A scan of files or history.
+    Scan,
+    /// A pre-commit check of staged changes: the commit is blocked.
+    Commit,
+}
+
+/// The end of every scan command: drop baseline and `.keysweepignore` matches, sort, report,
+/// print warnings and summary, pick the exit status.
 pub fn finish(
     mut outcome: ScanOutcome,
     engine: &Engine,
     out: &OutputArgs,
+    suppress: &Suppressions,
+    hint: Hint,
 ) -> Result<keysweep::exit_code::ExitStatus> {
+    suppress.apply(&mut outcome);
     outcome.sort();
     outcome.stats.findings = outcome.findings.len() as u64;
     emit_report(&outcome, engine, out)?;
-    print_warnings_and_summary(&outcome, out);
+    print_warnings_and_summary(&outcome, out, hint);
     Ok(keysweep::exit_code::ExitStatus::for_scan(
         outcome.findings.len(),
         outcome.incomplete,
@@ -110,22 +145,7 @@ pub fn emit_report(outcome: &ScanOutcome, engine: &Engine, out: &OutputArgs) -> 
         rules: engine.rules(),
     };
     match &out.output {
-        Some(path) => {
-            let dir = path
-                .parent()
-                .filter(|p| !p.as_os_str().is_empty())
-                .unwrap_or(Path::new("."));
-            let mut tmp = tempfile::NamedTempFile::new_in(dir)
-                .with_context(|| format!("{}: cannot create report file", path.display()))?;
-            {
-                let mut w = io::BufWriter::new(tmp.as_file_mut());
-                report::write(out.format, outcome, opts, &mut w)
-                    .and_then(|_| w.flush())
-                    .with_context(|| format!("{}: cannot write report", path.display()))?;
-            }
-            tmp.persist(path)
-                .with_context(|| format!("{}: cannot write report", path.display()))?;
-        }
+        Some(path) => write_output_file(path, |w| report::write(out.format, outcome, opts, w))?,
         None => {
             let stdout = io::stdout();
             let mut w = io::BufWriter::new(stdout.lock());
@@ -136,8 +156,45 @@ pub fn emit_report(outcome: &ScanOutcome, engine: &Engine, out: &OutputArgs) -> 
     Ok(())
 }
 
+/// Writes an output file. A regular file (or a new one) is replaced atomically through a
+/// temporary file in the same directory, so readers never see half a report. Anything else —
+/// `/dev/null`, `/dev/stdout`, a FIFO — is opened and written in place: renaming over it would
+/// replace the device with a plain file.
+pub fn write_output_file(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> Result<()> {
+    let existing_special = std::fs::metadata(path).is_ok_and(|m| !m.is_file());
+    if existing_special {
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .with_context(|| format!("{}: cannot open for writing", path.display()))?;
+        let mut w = io::BufWriter::new(f);
+        write(&mut w)
+            .and_then(|_| w.flush())
+            .with_context(|| format!("{}: cannot write", path.display()))?;
+        return Ok(());
+    }
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("{}: cannot create file", path.display()))?;
+    {
+        let mut w = io::BufWriter::new(tmp.as_file_mut());
+        write(&mut w)
+            .and_then(|_| w.flush())
+            .with_context(|| format!("{}: cannot write", path.display()))?;
+    }
+    tmp.persist(path)
+        .with_context(|| format!("{}: cannot write", path.display()))?;
+    Ok(())
+}
+
 /// Prints per-input warnings (always) and the summary (unless quiet) on stderr.
-pub fn print_warnings_and_summary(outcome: &ScanOutcome, out: &OutputArgs) {
+pub fn print_warnings_and_summary(outcome: &ScanOutcome, out: &OutputArgs, hint: Hint) {
     let stderr = io::stderr();
     let mut e = stderr.lock();
     for w in &outcome.warnings {
@@ -178,10 +235,20 @@ pub fn print_warnings_and_summary(outcome: &ScanOutcome, out: &OutputArgs) {
     } else {
         String::new()
     };
+    let commits = if s.commits_scanned > 0 {
+        format!("{} commits, ", s.commits_scanned)
+    } else {
+        String::new()
+    };
     let _ = writeln!(
         e,
-        "keysweep: {} files, {} scanned in {} ms{skipped}; {} finding{}{suppressed}{}",
+        "keysweep: {commits}{} {}, {} scanned in {} ms{skipped}; {} finding{}{suppressed}{}",
         s.files_scanned,
+        if s.commits_scanned > 0 {
+            "blobs"
+        } else {
+            "files"
+        },
         human_bytes(s.bytes_scanned),
         s.duration_ms,
         outcome.findings.len(),
@@ -192,13 +259,53 @@ pub fn print_warnings_and_summary(outcome: &ScanOutcome, out: &OutputArgs) {
             String::new()
         }
     );
-    if !outcome.findings.is_empty() && out.format == Format::Text && !out.show_secrets {
-        let _ = writeln!(
-            e,
-            "keysweep: to proceed: remove the secret (and rotate it), or if it is not a secret \
-             add `keysweep:allow` in a comment on its line, or add its fingerprint to .keysweepignore"
-        );
+    if !outcome.findings.is_empty() && out.format == Format::Text {
+        let _ = e.write_all(advice(outcome, hint).as_bytes());
     }
+}
+
+/// How many findings get their own copy-paste `.keysweepignore` line.
+const ADVICE_LINES: usize = 10;
+
+/// The "what now" text after findings: remove, allow inline, or ignore by fingerprint.
+pub fn advice(outcome: &ScanOutcome, hint: Hint) -> String {
+    let n = outcome.findings.len();
+    let mut s = String::new();
+    if hint == Hint::Commit {
+        s.push_str(&format!(
+            "keysweep: commit blocked: {n} secret{} in the staged changes (above).\n",
+            if n == 1 { "" } else { "s" }
+        ));
+    }
+    s.push_str(
+        "keysweep: to proceed, for each finding either\n  \
+         1. remove the secret (then `git add` the file again) and rotate it: treat it as leaked;\n  \
+         2. or, if it is not a real secret, add a comment containing `keysweep:allow` on its line;\n  \
+         3. or add its fingerprint to .keysweepignore:\n",
+    );
+    for f in outcome.findings.iter().take(ADVICE_LINES) {
+        let line = format!(
+            "{}  # {} in {}",
+            f.fingerprint, f.rule_id, f.provenance.path
+        );
+        s.push_str(&format!(
+            "       echo {} >> .keysweepignore\n",
+            escape(&shell_quote(&line))
+        ));
+    }
+    if n > ADVICE_LINES {
+        s.push_str(&format!(
+            "       ({} more; or accept them all at once: keysweep baseline create -o FILE, then \
+             scan with --baseline FILE)\n",
+            n - ADVICE_LINES
+        ));
+    }
+    s
+}
+
+/// Single-quotes `s` for a POSIX shell.
+pub fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
 }
 
 /// `1.2 MB` style sizes.

@@ -2,7 +2,10 @@
 //! from flags to library objects. Raw flags stay here; [`common`] turns them into a validated
 //! engine and report settings.
 
+pub mod baseline_cmd;
 pub mod common;
+pub mod git_cmd;
+pub mod hook_cmd;
 pub mod merge_cmd;
 pub mod progress;
 pub mod rules_cmd;
@@ -23,6 +26,11 @@ use std::path::PathBuf;
     keysweep scan src .env --format json -o findings.json\n  \
     cat app.log | keysweep scan -       scan stdin\n  \
     keysweep scan . --format sarif -o keysweep.sarif   for GitHub code scanning\n  \
+    keysweep git                        scan the whole git history (all refs)\n  \
+    keysweep git --range origin/main..HEAD   only what a branch adds (CI)\n  \
+    keysweep git --staged               what the next commit would add (pre-commit)\n  \
+    keysweep install-hook               block commits that add secrets\n  \
+    keysweep baseline create -o .keysweep-baseline.toml   accept today's findings\n  \
     keysweep rules list                 the built-in rules\n  \
     keysweep rules explain github-pat   what a rule finds and why")]
 pub struct Cli {
@@ -40,11 +48,37 @@ pub enum Command {
     /// such as .env and shell history, never enters .git/, skips binary files, and reads large
     /// files in bounded chunks.
     Scan(scan_cmd::ScanArgs),
+    /// Scan git history (all refs by default), a branch or range, or the staged changes.
+    ///
+    /// Each unique blob is scanned once and every finding names the commit and path that
+    /// introduced it. With --staged, the index is compared with HEAD and only added lines are
+    /// reported (this is what the pre-commit hook runs).
+    Git(git_cmd::GitArgs),
+    /// Create or check a baseline: findings accepted once and not reported again.
+    #[command(subcommand)]
+    Baseline(baseline_cmd::BaselineCommand),
+    /// Install a plain git pre-commit hook that runs `keysweep git --staged`.
+    ///
+    /// For people who do not use the pre-commit framework (for that, see
+    /// .pre-commit-hooks.yaml). Refuses to replace a hook keysweep did not write unless --force.
+    InstallHook(hook_cmd::InstallHookArgs),
     /// List, check and explain detection rules.
     #[command(subcommand)]
     Rules(rules_cmd::RulesCommand),
     /// Merge the JSON or SARIF reports of many runs (a CI matrix, a batch job) into one.
     Merge(merge_cmd::MergeArgs),
+}
+
+/// Flags that drop known findings before they are reported and counted.
+#[derive(Debug, Clone, Default, Args)]
+pub struct FilterArgs {
+    /// Do not report findings listed in this baseline file (see `keysweep baseline create`);
+    /// they do not count for the exit code either.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Do not read `.keysweepignore` at the scan root.
+    #[arg(long)]
+    pub no_keysweepignore: bool,
 }
 
 /// When to colour text output.

@@ -1,13 +1,15 @@
 //! `keysweep scan`: the filesystem and stdin scan.
 
+use super::common::Hint;
 use super::common::{self, parse_size};
 use super::progress::ProgressLine;
-use super::{OutputArgs, RuleArgs};
+use super::{FilterArgs, OutputArgs, RuleArgs};
 use anyhow::Result;
 use clap::Args;
+use keysweep::engine::Engine;
 use keysweep::exit_code::ExitStatus;
 use keysweep::scan::{self, BlobOptions, Progress, ScanOutcome};
-use keysweep::source::fs::{walk, WalkOptions};
+use keysweep::source::fs::{display_path, walk, WalkOptions};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -39,11 +41,23 @@ pub struct ScanArgs {
     #[command(flatten)]
     pub rules: RuleArgs,
     #[command(flatten)]
+    pub filter: FilterArgs,
+    #[command(flatten)]
     pub output: OutputArgs,
 }
 
 /// Runs the scan and returns the process exit status.
 pub fn run(args: ScanArgs) -> Result<ExitStatus> {
+    let (outcome, engine, root) = collect(&args)?;
+    let shown = display_path(&root);
+    let prefix = (!shown.is_empty() && shown != ".").then(|| format!("{shown}/"));
+    let suppress = common::suppressions(&args.filter, Some(&root), prefix)?;
+    common::finish(outcome, &engine, &args.output, &suppress, Hint::Scan)
+}
+
+/// Scans without filtering or reporting: the outcome, the engine, and the scan root (where
+/// `keysweep.toml` and `.keysweepignore` are looked for).
+pub fn collect(args: &ScanArgs) -> Result<(ScanOutcome, Engine, PathBuf)> {
     let started = std::time::Instant::now();
     for p in &args.paths {
         common::require_exists(p)?;
@@ -101,5 +115,5 @@ pub fn run(args: ScanArgs) -> Result<ExitStatus> {
         outcome.merge(files_outcome);
     }
     outcome.stats.duration_ms = scan::duration_ms(started.elapsed());
-    common::finish(outcome, &engine, &args.output)
+    Ok((outcome, engine, config_root))
 }

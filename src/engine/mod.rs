@@ -180,17 +180,22 @@ impl Engine {
     fn run_rule(&self, ri: u32, data: &[u8], ws: usize, we: usize, scratch: &mut Scratch) {
         let rule = &self.rules[ri as usize];
         let hay = &data[..we];
-        let mut pos = ws;
+        // Start one byte early: a pattern may consume the boundary character before the key
+        // (`(?:^|[^A-Za-z0-9_])`), and at a window start that byte is the previous newline.
+        let mut pos = ws.saturating_sub(1);
         while pos <= we {
             let regex = rule.regex();
             let locs = scratch.locs[ri as usize].get_or_insert_with(|| regex.capture_locations());
             let Some(m) = regex.captures_read_at(locs, hay, pos) else {
                 break;
             };
-            pos = if m.end() > m.start() {
-                m.end()
+            // Resume right after the secret, not after the whole match: a pattern's trailing
+            // boundary character may be the next key's leading one (`KEY1 KEY2`).
+            let resume = locs.get(rule.secret_group()).map_or(m.end(), |(_, e)| e);
+            pos = if resume > pos {
+                resume
             } else {
-                m.end() + 1
+                m.end().max(pos) + 1
             };
             let Some((s, e)) = locs.get(rule.secret_group()) else {
                 continue;

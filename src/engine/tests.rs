@@ -87,3 +87,54 @@ examples = ["KEY=sk-4f9a0c3e7b2d1f8a6c5e9b0d3a7f2c1e"]
     let code = b"client = Client(\n  key=\"sk-9e2b7d4a1c8f3e6b0d5a9c2e7f4b1d8a\",\n  base_url=\"https://api.alpha.example\")\n";
     assert_eq!(ids(code, &mut scratch), ["alpha-key"]);
 }
+
+/// Regression: a rule that consumes the character before the key (`(?:^|[^A-Za-z0-9_])`)
+/// missed keys at the start of any line but the first, because the window began after the
+/// newline that the pattern needed.
+#[test]
+fn patterns_that_consume_a_leading_boundary_match_at_line_starts() {
+    let text = r#"
+[[rule]]
+id = "tok"
+title = "t"
+provider = "p"
+keywords = ["tok_"]
+regex = '''(?:^|[^A-Za-z0-9_])(?P<secret>tok_[a-z0-9]{12})(?:[^A-Za-z0-9_]|$)'''
+severity = "high"
+confidence = "high"
+examples = ["tok_q8zr2lxt0vkp"]
+"#;
+    let (rules, problems) = parse_rule_text("test.toml", text);
+    assert!(problems.is_empty(), "{problems:?}");
+    let engine = Engine::new(rules);
+    let mut scratch = engine.scratch();
+    let data = b"tok_q8zr2lxt0vkp\ntok_m3nb7cd4ef6g\nx tok_h1jk5q8zr2lx\n";
+    let starts: Vec<usize> = engine
+        .scan(data, &mut scratch)
+        .iter()
+        .map(|m| m.start)
+        .collect();
+    assert_eq!(starts, [0, 17, 36]);
+}
+
+/// Regression: two keys separated by one space on a line, with a pattern that consumes a
+/// boundary character on both sides: the second was missed (and then shown raw in snippets).
+#[test]
+fn adjacent_keys_sharing_a_boundary_character_are_both_found() {
+    let text = r#"
+[[rule]]
+id = "tok"
+title = "t"
+provider = "p"
+keywords = ["tok_"]
+regex = '''(?:^|[^A-Za-z0-9_])(?P<secret>tok_[a-z0-9]{12})(?:[^A-Za-z0-9_]|$)'''
+severity = "high"
+confidence = "high"
+examples = ["tok_q8zr2lxt0vkp"]
+"#;
+    let (rules, _) = parse_rule_text("test.toml", text);
+    let engine = Engine::new(rules);
+    let mut scratch = engine.scratch();
+    let data = b"B=tok_q8zr2lxt0vkp tok_m3nb7cd4ef6g\n";
+    assert_eq!(engine.scan(data, &mut scratch).len(), 2);
+}

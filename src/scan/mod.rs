@@ -4,6 +4,7 @@
 //! the outcome is marked incomplete.
 
 pub mod blob;
+pub mod git;
 
 use crate::engine::{Engine, Scratch};
 use crate::finding::{Finding, Provenance};
@@ -17,6 +18,8 @@ use std::time::{Duration, Instant};
 /// Counts for the summary line and the JSON `summary` object.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct ScanStats {
+    /// Commits walked by a history scan (0 for other sources).
+    pub commits_scanned: u64,
     /// Files (or blobs) whose content was scanned.
     pub files_scanned: u64,
     /// Bytes scanned.
@@ -96,6 +99,8 @@ impl ScanOutcome {
         a.skipped_special += b.skipped_special;
         a.suppressed_inline += b.suppressed_inline;
         a.errors += b.errors;
+        a.commits_scanned += b.commits_scanned;
+        a.suppressed_baseline += b.suppressed_baseline;
     }
 }
 

@@ -2,3 +2,4 @@
 //! them is [`crate::scan`]'s job.
 
 pub mod fs;
+pub mod git;
