@@ -37,7 +37,8 @@ pub enum Command {
     ///
     /// Respects .gitignore and .ignore (use --no-ignore to scan everything), scans hidden files
     /// such as .env and shell history, never enters .git/, skips binary files, and reads large
-    /// files in bounded chunks.
+    /// files in bounded chunks. Compressed and bundled inputs (.gz, .zip, .tar, .tar.gz,
+    /// recognised by content) are opened: a finding inside one is named `bundle.zip!logs/app.log`.
     Scan(scan_cmd::ScanArgs),
     /// List, check and explain detection rules.
     #[command(subcommand)]
@@ -93,4 +94,31 @@ pub struct OutputArgs {
     /// No summary or progress on stderr (warnings are still printed).
     #[arg(short, long)]
     pub quiet: bool,
+}
+
+/// Limits on opening compressed and bundled inputs (see docs/logs.md).
+#[derive(Debug, Clone, Args)]
+pub struct ArchiveArgs {
+    /// Open archives nested up to N levels (a .tar.gz is one level); 0 scans archives as raw
+    /// bytes without opening them.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub max_archive_depth: u32,
+    /// Stop reading an input's archive members after SIZE uncompressed bytes in all (K/M/G
+    /// suffixes). A single top-level .gz log is not counted against this.
+    #[arg(long, value_name = "SIZE", default_value = "1G", value_parser = common::parse_size)]
+    pub max_archive_bytes: u64,
+    /// Stop a decompressor that expands more than N:1 (a decompression bomb).
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pub max_archive_ratio: u64,
+}
+
+impl ArchiveArgs {
+    /// The library's limits.
+    pub fn limits(&self) -> keysweep::source::archive::Limits {
+        keysweep::source::archive::Limits {
+            max_depth: self.max_archive_depth,
+            max_member_bytes: self.max_archive_bytes,
+            max_ratio: self.max_archive_ratio.max(1),
+        }
+    }
 }

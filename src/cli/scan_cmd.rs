@@ -2,7 +2,7 @@
 
 use super::common::{self, parse_size};
 use super::progress::ProgressLine;
-use super::{OutputArgs, RuleArgs};
+use super::{ArchiveArgs, OutputArgs, RuleArgs};
 use anyhow::Result;
 use clap::Args;
 use keysweep::exit_code::ExitStatus;
@@ -37,6 +37,8 @@ pub struct ScanArgs {
     #[arg(short = 'j', long, value_name = "N")]
     pub threads: Option<usize>,
     #[command(flatten)]
+    pub archives: ArchiveArgs,
+    #[command(flatten)]
     pub rules: RuleArgs,
     #[command(flatten)]
     pub output: OutputArgs,
@@ -64,6 +66,7 @@ pub fn run(args: ScanArgs) -> Result<ExitStatus> {
     let engine = common::build_engine(&args.rules, config.as_ref())?;
     let blob_opts = BlobOptions {
         skip_binary: !args.binary,
+        archive: args.archives.limits(),
         ..Default::default()
     };
     let mut outcome = ScanOutcome::default();
