@@ -24,6 +24,7 @@ pub mod config;
 pub mod engine;
 pub mod exit_code;
 pub mod finding;
+pub mod redact;
 pub mod report;
 pub mod rules;
 pub mod sanitize;

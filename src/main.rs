@@ -12,7 +12,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let findings_code = match &cli.command {
         Command::Scan(a) => a.output.exit_code,
-        Command::Rules(_) => 1,
+        Command::Rules(_) | Command::Redact(_) => 1,
     };
     match run(cli) {
         Ok(status) => ExitCode::from(status.code(findings_code)),
@@ -29,6 +29,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     match cli.command {
         Command::Scan(args) => cli::scan_cmd::run(args),
+        Command::Redact(args) => cli::redact_cmd::run(args),
         Command::Rules(cmd) => cli::rules_cmd::run(cmd),
     }
 }

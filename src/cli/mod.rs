@@ -4,6 +4,7 @@
 
 pub mod common;
 pub mod progress;
+pub mod redact_cmd;
 pub mod rules_cmd;
 pub mod scan_cmd;
 
@@ -22,6 +23,7 @@ use std::path::PathBuf;
     keysweep scan src .env --format json -o findings.json\n  \
     cat app.log | keysweep scan -       scan stdin\n  \
     keysweep scan . --format sarif -o keysweep.sarif   for GitHub code scanning\n  \
+    kubectl logs pod | keysweep redact - > safe.log    mask secrets in a log\n  \
     keysweep rules list                 the built-in rules\n  \
     keysweep rules explain github-pat   what a rule finds and why")]
 pub struct Cli {
@@ -40,6 +42,13 @@ pub enum Command {
     /// files in bounded chunks. Compressed and bundled inputs (.gz, .zip, .tar, .tar.gz,
     /// recognised by content) are opened: a finding inside one is named `bundle.zip!logs/app.log`.
     Scan(scan_cmd::ScanArgs),
+    /// Write a copy of logs with every secret masked, safe to share.
+    ///
+    /// Each secret becomes `[REDACTED:<rule-id>:<first 8 hex of its fingerprint>]`; every other
+    /// byte (line count, line endings, encoding) is unchanged. A .gz input gives a .gz output.
+    /// Exit codes: 0 = done, 1 = --check found something to redact, 2 = an input could not be
+    /// redacted (no copy is written for it).
+    Redact(redact_cmd::RedactArgs),
     /// List, check and explain detection rules.
     #[command(subcommand)]
     Rules(rules_cmd::RulesCommand),
