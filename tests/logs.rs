@@ -286,3 +286,41 @@ fn crlf_and_invalid_utf8_logs_keep_exact_positions() {
     let start = f["byte_start"].as_u64().unwrap() as usize;
     assert_eq!(&data[start..start + GH1.len()], GH1.as_bytes());
 }
+
+#[test]
+fn encoded_secrets_are_found_at_their_encoded_position() {
+    use base64::Engine as _;
+    let sb = Sandbox::new();
+    let json = GH1.replace('_', "\\u005f");
+    let url = GH2.replace('_', "%5f");
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("ci-bot:{GH3}"));
+    let body = format!(
+        "{{\"level\":\"info\",\"headers\":{{\"x-token\":\"{json}\"}}}}\n\
+         GET /api?access_token={url}&page=2 HTTP/1.1\n\
+         Authorization: Basic {basic}\n"
+    );
+    sb.write("enc.log", &body);
+    let (json_out, code, _) = scan_json(&sb, &["."]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        triples(&json_out),
+        vec![
+            t("github-pat", "enc.log", 1),
+            t("github-pat", "enc.log", 2),
+            t("github-pat", "enc.log", 3),
+        ]
+    );
+    let f = &json_out["findings"];
+    let span = |i: usize| {
+        let s = f[i]["byte_start"].as_u64().unwrap() as usize;
+        let e = f[i]["byte_end"].as_u64().unwrap() as usize;
+        body[s..e].to_string()
+    };
+    assert_eq!(span(0), json);
+    assert_eq!(span(1), url);
+    assert!(basic.contains(&span(2)), "{} in {basic}", span(2));
+    // The fingerprint is the decoded key's: the same as the key written plain.
+    sb.write("plain.log", format!("{GH1}\n"));
+    let (plain, _, _) = scan_json(&sb, &["plain.log"]);
+    assert_eq!(plain["findings"][0]["fingerprint"], f[0]["fingerprint"]);
+}

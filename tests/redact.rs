@@ -259,3 +259,27 @@ fn refuses_ambiguous_destinations() {
         .assert()
         .code(2);
 }
+
+#[test]
+fn encoded_secrets_are_masked_over_their_encoded_span() {
+    use base64::Engine as _;
+    let sb = Sandbox::new();
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("ci-bot:{GH3}"));
+    let body = format!(
+        "{{\"t\":\"{}\"}}\nGET /x?token={} 200\nAuthorization: Basic {basic}\n",
+        GH1.replace('_', "\\u005f"),
+        GH2.replace('_', "%5F")
+    );
+    sb.write("enc.log", &body);
+    sb.cmd()
+        .args(["redact", "enc.log", "-o", "safe.log", "-q"])
+        .assert()
+        .code(0);
+    let out = std::fs::read_to_string(sb.path().join("safe.log")).unwrap();
+    assert_eq!(out.matches("[REDACTED:github-pat:").count(), 3, "{out}");
+    assert_eq!(out.lines().count(), 3);
+    assert!(out.starts_with("{\"t\":\"[REDACTED:github-pat:"), "{out}");
+    assert!(out.contains("GET /x?token=[REDACTED:github-pat:"), "{out}");
+    assert!(out.contains(" 200\n"), "{out}");
+    sb.cmd().args(["scan", "safe.log"]).assert().code(0);
+}

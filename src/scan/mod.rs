@@ -4,6 +4,7 @@
 //! the outcome is marked incomplete.
 
 pub mod blob;
+pub mod decode;
 
 use crate::engine::{Engine, Scratch};
 use crate::finding::{Finding, Provenance};

@@ -1,0 +1,333 @@
+//! Decoding layers: finds secrets that a log wrote encoded once — JSON string escapes (`\/`,
+//! `\u002f`, `\\`, `\"`), URL encoding (`%2F`), or base64 (a `Basic` header whose decoded
+//! `user:password` holds a key, a Docker `auth` value) — and reports them at their position in
+//! the ORIGINAL bytes: a finding's span covers the encoded text, so the redactor masks exactly
+//! that.
+//!
+//! Only lines with something to decode pay for it: escape sequences are found with `memchr`,
+//! base64 runs with one table lookup per byte, and only the line windows around them (capped at
+//! 1 KiB either side, like the engine's own windows) are decoded and scanned again. A decoded
+//! match is kept only when its span contains decoded bytes — a span that decodes to itself was
+//! already seen by the plain scan. The decoded secret is what gets fingerprinted, so the same key
+//! has the same fingerprint whether it was written plain or encoded.
+
+use crate::engine::{line_bounds, Engine, RawMatch, Scratch, ALLOW_MARKER};
+use base64::alphabet;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use base64::Engine as _;
+use memchr::memmem;
+
+/// Shortest base64 run decoded (18 decoded bytes).
+const MIN_B64: usize = 24;
+/// Longest base64 run decoded; longer runs are embedded files, not credentials.
+const MAX_B64: usize = 8 << 10;
+
+const CONFIG: GeneralPurposeConfig = GeneralPurposeConfig::new()
+    .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+    .with_decode_allow_trailing_bits(true);
+const B64_STD: GeneralPurpose = GeneralPurpose::new(&alphabet::STANDARD, CONFIG);
+const B64_URL: GeneralPurpose = GeneralPurpose::new(&alphabet::URL_SAFE, CONFIG);
+
+/// A match found only after decoding.
+#[derive(Debug, Clone)]
+pub struct DecodedMatch {
+    /// The match with `start`/`end` in the original bytes (the encoded span).
+    pub m: RawMatch,
+    /// The decoded secret.
+    pub secret: Vec<u8>,
+}
+
+/// Reusable buffers.
+#[derive(Debug, Default)]
+pub struct DecodeScratch {
+    triggers: Vec<(usize, usize)>,
+    runs: Vec<(usize, usize)>,
+    text: Vec<u8>,
+    /// For each decoded byte, the original span it came from.
+    map: Vec<(usize, usize)>,
+    b64: Vec<u8>,
+}
+
+/// True for bytes of the base64 alphabets (standard and URL-safe).
+fn is_b64(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_')
+}
+
+/// Finds secrets visible only after one decoding step.
+pub fn find(
+    engine: &Engine,
+    scratch: &mut Scratch,
+    data: &[u8],
+    ds: &mut DecodeScratch,
+) -> Vec<DecodedMatch> {
+    ds.triggers.clear();
+    ds.runs.clear();
+    collect_escapes(data, &mut ds.triggers);
+    collect_b64_runs(data, &mut ds.runs);
+    if ds.triggers.is_empty() && ds.runs.is_empty() {
+        return Vec::new();
+    }
+    // Windows: the (capped) line around every trigger, merged.
+    let mut windows: Vec<(usize, usize)> = ds
+        .triggers
+        .iter()
+        .chain(ds.runs.iter())
+        .map(|&(s, e)| line_bounds(data, s, e))
+        .collect();
+    windows.sort_unstable();
+    let mut merged: Vec<(usize, usize)> = Vec::with_capacity(windows.len());
+    for w in windows {
+        match merged.last_mut() {
+            Some(last) if w.0 <= last.1 => last.1 = last.1.max(w.1),
+            _ => merged.push(w),
+        }
+    }
+    let allow = memmem::Finder::new(ALLOW_MARKER);
+    let mut out = Vec::new();
+    let mut run_i = 0;
+    for (ws, we) in merged {
+        while run_i < ds.runs.len() && ds.runs[run_i].1 <= ws {
+            run_i += 1;
+        }
+        let runs = std::mem::take(&mut ds.runs);
+        let changed = decode_window(data, ws, we, &runs[run_i..], ds);
+        ds.runs = runs;
+        if !changed {
+            continue;
+        }
+        let text = std::mem::take(&mut ds.text);
+        for m in engine.scan(&text, scratch) {
+            let (os, _) = ds.map[m.start];
+            let (_, oe) = ds.map[m.end - 1];
+            if oe - os == m.end - m.start && data[os..oe] == text[m.start..m.end] {
+                continue; // nothing decoded inside: the plain scan's business
+            }
+            let (ls, le) = line_bounds(data, os, os + 1);
+            if allow.find(&data[ls..le]).is_some() {
+                continue;
+            }
+            let mut mapped = *m;
+            mapped.start = os;
+            mapped.end = oe;
+            out.push(DecodedMatch {
+                m: mapped,
+                secret: text[m.start..m.end].to_vec(),
+            });
+        }
+        ds.text = text;
+    }
+    out
+}
+
+/// Positions of `\/`, `\\`, `\"`, `\uXXXX` and `%XX`.
+fn collect_escapes(data: &[u8], out: &mut Vec<(usize, usize)>) {
+    for i in memchr::memchr2_iter(b'\\', b'%', data) {
+        if escape_len(data, i).is_some() {
+            out.push((i, i + 1));
+        }
+    }
+}
+
+/// Length of the escape at `i` and the bytes it stands for (up to 4, UTF-8).
+fn decode_escape(data: &[u8], i: usize) -> Option<(usize, [u8; 4], usize)> {
+    let rest = &data[i..];
+    match rest {
+        [b'%', h, l, ..] => {
+            let v = hex(*h)? << 4 | hex(*l)?;
+            Some((3, [v, 0, 0, 0], 1))
+        }
+        [b'\\', b'/', ..] => Some((2, [b'/', 0, 0, 0], 1)),
+        [b'\\', b'\\', ..] => Some((2, [b'\\', 0, 0, 0], 1)),
+        [b'\\', b'"', ..] => Some((2, [b'"', 0, 0, 0], 1)),
+        [b'\\', b'u', a, b, c, d, ..] => {
+            let cp = (hex(*a)? as u32) << 12
+                | (hex(*b)? as u32) << 8
+                | (hex(*c)? as u32) << 4
+                | hex(*d)? as u32;
+            let ch = char::from_u32(cp)?;
+            let mut bytes = [0u8; 4];
+            let n = ch.encode_utf8(&mut bytes).len();
+            Some((6, bytes, n))
+        }
+        _ => None,
+    }
+}
+
+fn escape_len(data: &[u8], i: usize) -> Option<usize> {
+    decode_escape(data, i).map(|(len, _, _)| len)
+}
+
+fn hex(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Runs of base64 characters long enough to hold a key, bounded by non-base64 bytes.
+fn collect_b64_runs(data: &[u8], out: &mut Vec<(usize, usize)>) {
+    let mut i = 0;
+    let n = data.len();
+    while i < n {
+        if !is_b64(data[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < n && is_b64(data[i]) {
+            i += 1;
+        }
+        let mut end = i;
+        while end < n && end - i < 2 && data[end] == b'=' {
+            end += 1;
+        }
+        let len = i - start;
+        if (MIN_B64..=MAX_B64).contains(&len) && plausible_b64(&data[start..i]) {
+            out.push((start, end));
+        }
+        i = end.max(i);
+    }
+}
+
+/// Cheap shape test before decoding: a mix of cases or digits (not a long word or a hex hash),
+/// and not both alphabets at once.
+fn plausible_b64(run: &[u8]) -> bool {
+    let (mut upper, mut lower, mut digit, mut std, mut url) = (false, false, false, false, false);
+    for &b in run {
+        match b {
+            b'A'..=b'Z' => upper = true,
+            b'a'..=b'z' => lower = true,
+            b'0'..=b'9' => digit = true,
+            b'+' | b'/' => std = true,
+            _ => url = true,
+        }
+    }
+    upper && lower && (digit || std || url) && !(std && url)
+}
+
+/// Builds the decoded text of `data[ws..we]` in `ds.text` with its map. Returns false when
+/// nothing in the window decoded.
+fn decode_window(
+    data: &[u8],
+    ws: usize,
+    we: usize,
+    runs: &[(usize, usize)],
+    ds: &mut DecodeScratch,
+) -> bool {
+    ds.text.clear();
+    ds.map.clear();
+    let mut changed = false;
+    let mut i = ws;
+    let mut r = 0;
+    while i < we {
+        while r < runs.len() && runs[r].0 < i {
+            r += 1;
+        }
+        if r < runs.len() && runs[r].0 == i && runs[r].1 <= we && decode_b64(data, runs[r], ds) {
+            changed = true;
+            i = runs[r].1;
+            continue;
+        }
+        if let Some((len, bytes, n)) = decode_escape(data, i).filter(|e| i + e.0 <= we) {
+            for &b in &bytes[..n] {
+                ds.text.push(b);
+                ds.map.push((i, i + len));
+            }
+            changed = true;
+            i += len;
+            continue;
+        }
+        ds.text.push(data[i]);
+        ds.map.push((i, i + 1));
+        i += 1;
+    }
+    changed
+}
+
+/// Appends the decoded run when it decodes to printable text. Decoded byte `k` maps to the
+/// 4-character group holding it.
+fn decode_b64(data: &[u8], (s, e): (usize, usize), ds: &mut DecodeScratch) -> bool {
+    let run = &data[s..e];
+    let body_end = s + run.iter().position(|&b| b == b'=').unwrap_or(run.len());
+    let body = &data[s..body_end];
+    let engine = if body.iter().any(|&b| b == b'-' || b == b'_') {
+        &B64_URL
+    } else {
+        &B64_STD
+    };
+    ds.b64.clear();
+    if engine.decode_vec(body, &mut ds.b64).is_err() {
+        return false;
+    }
+    if ds.b64.len() < 16
+        || !ds
+            .b64
+            .iter()
+            .all(|&b| (0x20..0x7f).contains(&b) || b == b'\t')
+    {
+        return false;
+    }
+    for (k, &b) in ds.b64.iter().enumerate() {
+        let group = s + (k / 3) * 4;
+        ds.text.push(b);
+        ds.map.push((group, (group + 4).min(e)));
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::builtin_rules;
+
+    const GH: &str = "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";
+
+    fn found(text: &str) -> Vec<(String, Vec<u8>)> {
+        let engine = Engine::new(builtin_rules().unwrap());
+        let mut scratch = engine.scratch();
+        let mut ds = DecodeScratch::default();
+        find(&engine, &mut scratch, text.as_bytes(), &mut ds)
+            .into_iter()
+            .map(|d| (text[d.m.start..d.m.end].to_string(), d.secret))
+            .collect()
+    }
+
+    #[test]
+    fn json_unicode_escape_maps_back_to_the_encoded_span() {
+        let enc = GH.replace('_', "\\u005f");
+        let text = format!("{{\"token\":\"{enc}\"}}\n");
+        assert_eq!(found(&text), vec![(enc, GH.as_bytes().to_vec())]);
+    }
+
+    #[test]
+    fn url_encoding_is_decoded() {
+        let enc = GH.replace('_', "%5F");
+        let text = format!("GET /x?access_token={enc}&y=1\n");
+        assert_eq!(found(&text), vec![(enc, GH.as_bytes().to_vec())]);
+    }
+
+    #[test]
+    fn basic_auth_base64_is_decoded() {
+        use base64::engine::general_purpose::STANDARD;
+        let b64 = STANDARD.encode(format!("deploy:{GH}"));
+        let text = format!("Authorization: Basic {b64}\r\n");
+        let f = found(&text);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].1, GH.as_bytes());
+        assert!(b64.ends_with(&f[0].0), "{} in {b64}", f[0].0);
+    }
+
+    #[test]
+    fn plain_secrets_and_plain_text_are_left_to_the_plain_scan() {
+        assert!(found(&format!("t={GH} \\/ %41\n")).is_empty());
+        assert!(found("path=C:\\\\dir %20 \\u0041 aGVsbG8gd29ybGQgaGVsbG8gd29ybGQ=\n").is_empty());
+    }
+
+    #[test]
+    fn allow_marker_on_the_line_suppresses() {
+        let enc = GH.replace('_', "%5F");
+        assert!(found(&format!("x={enc} # keysweep:allow\n")).is_empty());
+    }
+}
