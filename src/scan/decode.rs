@@ -40,11 +40,12 @@ pub struct DecodedMatch {
 /// Reusable buffers.
 #[derive(Debug, Default)]
 pub struct DecodeScratch {
-    triggers: Vec<(usize, usize)>,
+    windows: Vec<(usize, usize)>,
     runs: Vec<(usize, usize)>,
     text: Vec<u8>,
-    /// For each decoded byte, the original span it came from.
-    map: Vec<(usize, usize)>,
+    /// For each decoded byte, the offset (from the window start) of the original bytes it came
+    /// from; they end where the next decoded byte's originals start.
+    map: Vec<u32>,
     b64: Vec<u8>,
 }
 
@@ -60,32 +61,33 @@ pub fn find(
     data: &[u8],
     ds: &mut DecodeScratch,
 ) -> Vec<DecodedMatch> {
-    ds.triggers.clear();
+    ds.windows.clear();
     ds.runs.clear();
-    collect_escapes(data, &mut ds.triggers);
     collect_b64_runs(data, &mut ds.runs);
-    if ds.triggers.is_empty() && ds.runs.is_empty() {
+    let mut escape_windows = Vec::new();
+    collect_escapes(data, &mut escape_windows);
+    if escape_windows.is_empty() && ds.runs.is_empty() {
         return Vec::new();
     }
     // Windows: the (capped) line around every trigger, merged.
-    let mut windows: Vec<(usize, usize)> = ds
-        .triggers
-        .iter()
-        .chain(ds.runs.iter())
-        .map(|&(s, e)| line_bounds(data, s, e))
-        .collect();
-    windows.sort_unstable();
-    let mut merged: Vec<(usize, usize)> = Vec::with_capacity(windows.len());
-    for w in windows {
-        match merged.last_mut() {
+    let mut run_windows = Vec::with_capacity(ds.runs.len());
+    for &(s, e) in &ds.runs {
+        push_window(data, &mut run_windows, s, e);
+    }
+    let mut all: Vec<(usize, usize)> = escape_windows;
+    all.extend(run_windows);
+    all.sort_unstable();
+    for w in all {
+        match ds.windows.last_mut() {
             Some(last) if w.0 <= last.1 => last.1 = last.1.max(w.1),
-            _ => merged.push(w),
+            _ => ds.windows.push(w),
         }
     }
+    let merged = std::mem::take(&mut ds.windows);
     let allow = memmem::Finder::new(ALLOW_MARKER);
     let mut out = Vec::new();
     let mut run_i = 0;
-    for (ws, we) in merged {
+    for &(ws, we) in &merged {
         while run_i < ds.runs.len() && ds.runs[run_i].1 <= ws {
             run_i += 1;
         }
@@ -97,8 +99,13 @@ pub fn find(
         }
         let text = std::mem::take(&mut ds.text);
         for m in engine.scan(&text, scratch) {
-            let (os, _) = ds.map[m.start];
-            let (_, oe) = ds.map[m.end - 1];
+            let os = ws + ds.map[m.start] as usize;
+            let last = ds.map[m.end - 1];
+            let oe = ws
+                + ds.map[m.end..]
+                    .iter()
+                    .find(|&&o| o != last)
+                    .map_or(we - ws, |&o| o as usize);
             if oe - os == m.end - m.start && data[os..oe] == text[m.start..m.end] {
                 continue; // nothing decoded inside: the plain scan's business
             }
@@ -116,14 +123,31 @@ pub fn find(
         }
         ds.text = text;
     }
+    ds.windows = merged;
     out
+}
+
+/// Adds the capped line around `[s, e)` unless the last window already covers it with room
+/// to spare (as the engine does for keyword hits: a dense line costs one window, not one per
+/// escape).
+fn push_window(data: &[u8], windows: &mut Vec<(usize, usize)>, s: usize, e: usize) {
+    if let Some(last) = windows.last_mut() {
+        if s >= last.0 && e + 512 <= last.1 {
+            return;
+        }
+    }
+    let w = line_bounds(data, s, e);
+    match windows.last_mut() {
+        Some(last) if w.0 <= last.1 => last.1 = last.1.max(w.1),
+        _ => windows.push(w),
+    }
 }
 
 /// Positions of `\/`, `\\`, `\"`, `\uXXXX` and `%XX`.
 fn collect_escapes(data: &[u8], out: &mut Vec<(usize, usize)>) {
     for i in memchr::memchr2_iter(b'\\', b'%', data) {
         if escape_len(data, i).is_some() {
-            out.push((i, i + 1));
+            push_window(data, out, i, i + 1);
         }
     }
 }
@@ -225,7 +249,8 @@ fn decode_window(
         while r < runs.len() && runs[r].0 < i {
             r += 1;
         }
-        if r < runs.len() && runs[r].0 == i && runs[r].1 <= we && decode_b64(data, runs[r], ds) {
+        if r < runs.len() && runs[r].0 == i && runs[r].1 <= we && decode_b64(data, ws, runs[r], ds)
+        {
             changed = true;
             i = runs[r].1;
             continue;
@@ -233,14 +258,14 @@ fn decode_window(
         if let Some((len, bytes, n)) = decode_escape(data, i).filter(|e| i + e.0 <= we) {
             for &b in &bytes[..n] {
                 ds.text.push(b);
-                ds.map.push((i, i + len));
+                ds.map.push((i - ws) as u32);
             }
             changed = true;
             i += len;
             continue;
         }
         ds.text.push(data[i]);
-        ds.map.push((i, i + 1));
+        ds.map.push((i - ws) as u32);
         i += 1;
     }
     changed
@@ -248,7 +273,7 @@ fn decode_window(
 
 /// Appends the decoded run when it decodes to printable text. Decoded byte `k` maps to the
 /// 4-character group holding it.
-fn decode_b64(data: &[u8], (s, e): (usize, usize), ds: &mut DecodeScratch) -> bool {
+fn decode_b64(data: &[u8], ws: usize, (s, e): (usize, usize), ds: &mut DecodeScratch) -> bool {
     let run = &data[s..e];
     let body_end = s + run.iter().position(|&b| b == b'=').unwrap_or(run.len());
     let body = &data[s..body_end];
@@ -270,9 +295,8 @@ fn decode_b64(data: &[u8], (s, e): (usize, usize), ds: &mut DecodeScratch) -> bo
         return false;
     }
     for (k, &b) in ds.b64.iter().enumerate() {
-        let group = s + (k / 3) * 4;
         ds.text.push(b);
-        ds.map.push((group, (group + 4).min(e)));
+        ds.map.push((s + (k / 3) * 4 - ws) as u32);
     }
     true
 }
