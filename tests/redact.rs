@@ -283,3 +283,16 @@ fn encoded_secrets_are_masked_over_their_encoded_span() {
     assert!(out.contains(" 200\n"), "{out}");
     sb.cmd().args(["scan", "safe.log"]).assert().code(0);
 }
+
+#[test]
+fn git_ignored_log_directories_are_still_redacted() {
+    let sb = Sandbox::new();
+    sb.write(".gitignore", "logs/\n");
+    sb.write("logs/a.log", format!("k={GH1}\n"));
+    sb.cmd()
+        .args(["redact", "logs", "-o", "safe", "-q"])
+        .assert()
+        .code(0);
+    let a = std::fs::read_to_string(sb.path().join("safe/a.log")).unwrap();
+    assert!(a.starts_with("k=[REDACTED:github-pat:"), "{a}");
+}

@@ -52,9 +52,6 @@ pub struct RedactArgs {
     /// fingerprint and replacement — never the secret.
     #[arg(long, value_name = "FILE", conflicts_with = "check")]
     pub manifest: Option<PathBuf>,
-    /// Also redact files that .gitignore / .ignore would skip inside directory inputs.
-    #[arg(long)]
-    pub no_ignore: bool,
     #[command(flatten)]
     pub archives: ArchiveArgs,
     #[command(flatten)]
@@ -237,9 +234,11 @@ fn check(
     ))
 }
 
-fn walk_options(args: &RedactArgs) -> WalkOptions {
+/// Everything given is redacted: log directories are often git-ignored, and a copy meant for
+/// sharing must not silently leave files out.
+fn walk_options(_args: &RedactArgs) -> WalkOptions {
     WalkOptions {
-        no_ignore: args.no_ignore,
+        no_ignore: true,
         threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
         ..Default::default()
     }
