@@ -13,7 +13,11 @@ fn main() -> ExitCode {
     let findings_code = match &cli.command {
         Command::Scan(a) => a.output.exit_code,
         Command::Git(a) => a.output.exit_code,
-        Command::Baseline(_) | Command::InstallHook(_) | Command::Rules(_) | Command::Merge(_) => 1,
+        Command::Baseline(_)
+        | Command::InstallHook(_)
+        | Command::Rules(_)
+        | Command::Merge(_)
+        | Command::Redact(_) => 1,
     };
     match run(cli) {
         Ok(status) => ExitCode::from(status.code(findings_code)),
@@ -33,6 +37,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Git(args) => cli::git_cmd::run(args),
         Command::Baseline(cmd) => cli::baseline_cmd::run(cmd),
         Command::InstallHook(args) => cli::hook_cmd::run(args),
+        Command::Redact(args) => cli::redact_cmd::run(args),
         Command::Rules(cmd) => cli::rules_cmd::run(cmd),
         Command::Merge(args) => cli::merge_cmd::run(args),
     }

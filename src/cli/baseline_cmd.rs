@@ -138,6 +138,7 @@ fn scan(src: &SourceArgs) -> Result<(ScanOutcome, Engine)> {
             threads: None,
             rules: src.rules.clone(),
             filter: filter.clone(),
+            archives: super::ArchiveArgs::default(),
             output: quiet_output(),
         };
         let (o, e, root) = scan_cmd::collect(&args)?;

@@ -8,6 +8,7 @@ pub mod git_cmd;
 pub mod hook_cmd;
 pub mod merge_cmd;
 pub mod progress;
+pub mod redact_cmd;
 pub mod rules_cmd;
 pub mod scan_cmd;
 
@@ -31,6 +32,7 @@ use std::path::PathBuf;
     keysweep git --staged               what the next commit would add (pre-commit)\n  \
     keysweep install-hook               block commits that add secrets\n  \
     keysweep baseline create -o .keysweep-baseline.toml   accept today's findings\n  \
+    kubectl logs pod | keysweep redact - > safe.log    mask secrets in a log\n  \
     keysweep rules list                 the built-in rules\n  \
     keysweep rules explain github-pat   what a rule finds and why")]
 pub struct Cli {
@@ -46,7 +48,8 @@ pub enum Command {
     ///
     /// Respects .gitignore and .ignore (use --no-ignore to scan everything), scans hidden files
     /// such as .env and shell history, never enters .git/, skips binary files, and reads large
-    /// files in bounded chunks.
+    /// files in bounded chunks. Compressed and bundled inputs (.gz, .zip, .tar, .tar.gz,
+    /// recognised by content) are opened: a finding inside one is named `bundle.zip!logs/app.log`.
     Scan(scan_cmd::ScanArgs),
     /// Scan git history (all refs by default), a branch or range, or the staged changes.
     ///
@@ -62,6 +65,13 @@ pub enum Command {
     /// For people who do not use the pre-commit framework (for that, see
     /// .pre-commit-hooks.yaml). Refuses to replace a hook keysweep did not write unless --force.
     InstallHook(hook_cmd::InstallHookArgs),
+    /// Write a copy of logs with every secret masked, safe to share.
+    ///
+    /// Each secret becomes `[REDACTED:<rule-id>:<first 8 hex of its fingerprint>]`; every other
+    /// byte (line count, line endings, encoding) is unchanged. A .gz input gives a .gz output.
+    /// Exit codes: 0 = done, 1 = --check found something to redact, 2 = an input could not be
+    /// redacted (no copy is written for it).
+    Redact(redact_cmd::RedactArgs),
     /// List, check and explain detection rules.
     #[command(subcommand)]
     Rules(rules_cmd::RulesCommand),
@@ -130,4 +140,42 @@ pub struct OutputArgs {
     /// No summary or progress on stderr (warnings are still printed).
     #[arg(short, long)]
     pub quiet: bool,
+}
+
+/// Limits on opening compressed and bundled inputs (see docs/logs.md).
+#[derive(Debug, Clone, Args)]
+pub struct ArchiveArgs {
+    /// Open archives nested up to N levels (a .tar.gz is one level); 0 scans archives as raw
+    /// bytes without opening them.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub max_archive_depth: u32,
+    /// Stop reading an input's archive members after SIZE uncompressed bytes in all (K/M/G
+    /// suffixes). A single top-level .gz log is not counted against this.
+    #[arg(long, value_name = "SIZE", default_value = "1G", value_parser = common::parse_size)]
+    pub max_archive_bytes: u64,
+    /// Stop a decompressor that expands more than N:1 (a decompression bomb).
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pub max_archive_ratio: u64,
+}
+
+impl Default for ArchiveArgs {
+    fn default() -> Self {
+        let l = keysweep::source::archive::Limits::default();
+        ArchiveArgs {
+            max_archive_depth: l.max_depth,
+            max_archive_bytes: l.max_member_bytes,
+            max_archive_ratio: l.max_ratio,
+        }
+    }
+}
+
+impl ArchiveArgs {
+    /// The library's limits.
+    pub fn limits(&self) -> keysweep::source::archive::Limits {
+        keysweep::source::archive::Limits {
+            max_depth: self.max_archive_depth,
+            max_member_bytes: self.max_archive_bytes,
+            max_ratio: self.max_archive_ratio.max(1),
+        }
+    }
 }

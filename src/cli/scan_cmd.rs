@@ -3,7 +3,7 @@
 use super::common::Hint;
 use super::common::{self, parse_size};
 use super::progress::ProgressLine;
-use super::{FilterArgs, OutputArgs, RuleArgs};
+use super::{ArchiveArgs, FilterArgs, OutputArgs, RuleArgs};
 use anyhow::Result;
 use clap::Args;
 use keysweep::engine::Engine;
@@ -38,6 +38,8 @@ pub struct ScanArgs {
     /// Worker threads (default: all cores).
     #[arg(short = 'j', long, value_name = "N")]
     pub threads: Option<usize>,
+    #[command(flatten)]
+    pub archives: ArchiveArgs,
     #[command(flatten)]
     pub rules: RuleArgs,
     #[command(flatten)]
@@ -78,6 +80,7 @@ pub fn collect(args: &ScanArgs) -> Result<(ScanOutcome, Engine, PathBuf)> {
     let engine = common::build_engine(&args.rules, config.as_ref())?;
     let blob_opts = BlobOptions {
         skip_binary: !args.binary,
+        archive: args.archives.limits(),
         ..Default::default()
     };
     let mut outcome = ScanOutcome::default();

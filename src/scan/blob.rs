@@ -2,6 +2,7 @@
 //! bounded chunks with context on both sides, so a 10 GB log needs about
 //! `CHUNK + 2 * MARGIN` bytes of memory and a key across a chunk boundary is still found once.
 
+use super::decode::{self, DecodeScratch, DecodedMatch};
 use crate::engine::{line_bounds, Engine, RawMatch, Scratch};
 use crate::finding::{fingerprint, Finding, Location, Provenance, Secret};
 use std::io::{self, Read};
@@ -49,12 +50,21 @@ pub fn scan_bytes(
         result.binary = true;
         return result;
     }
-    let all: Vec<RawMatch> = engine.scan(data, scratch).to_vec();
+    let plain: Vec<RawMatch> = engine.scan(data, scratch).to_vec();
     result.suppressed_inline = scratch.suppressed_inline;
+    let decoded = decode::find(engine, scratch, data, &mut DecodeScratch::default());
+    let (all, secrets) = combine(engine, plain, decoded);
     let mut lines = LineCursor::new(1);
-    for m in &all {
+    for (m, secret) in all.iter().zip(&secrets) {
         result.findings.push(make_finding(
-            engine, data, 0, m, &all, &mut lines, provenance,
+            engine,
+            data,
+            0,
+            m,
+            secret.as_deref(),
+            &all,
+            &mut lines,
+            provenance,
         ));
     }
     result
@@ -78,6 +88,7 @@ pub fn scan_reader<R: Read>(
     // Matches starting before this buffer index were reported by the previous chunk.
     let mut report_from = 0usize;
     let mut first = true;
+    let mut ds = DecodeScratch::default();
     loop {
         let want = report_from + chunk + MARGIN;
         let eof = fill(&mut reader, buf, want)?;
@@ -90,16 +101,29 @@ pub fn scan_reader<R: Read>(
             }
         }
         let report_to = if eof { buf.len() } else { buf.len() - MARGIN };
-        let matches: Vec<RawMatch> = engine
+        let in_range = |m: &RawMatch| m.start >= report_from && m.start < report_to;
+        let plain: Vec<RawMatch> = engine
             .scan(buf, scratch)
             .iter()
             .copied()
-            .filter(|m| m.start >= report_from && m.start < report_to)
+            .filter(in_range)
             .collect();
         result.suppressed_inline += scratch.suppressed_inline;
+        let mut decoded = decode::find(engine, scratch, buf, &mut ds);
+        decoded.retain(|d| in_range(&d.m));
+        let (matches, secrets) = combine(engine, plain, decoded);
         let mut lines = LineCursor::new(buf_line);
-        for m in &matches {
-            let f = make_finding(engine, buf, buf_offset, m, &matches, &mut lines, provenance);
+        for (m, secret) in matches.iter().zip(&secrets) {
+            let f = make_finding(
+                engine,
+                buf,
+                buf_offset,
+                m,
+                secret.as_deref(),
+                &matches,
+                &mut lines,
+                provenance,
+            );
             result.findings.push(f);
         }
         if eof {
@@ -161,21 +185,57 @@ impl LineCursor {
     }
 }
 
+/// Joins plain and decoded matches, sorted by start. A decoded match yields to an overlapping
+/// plain match of a specific rule; a decoded match of a specific rule replaces overlapping
+/// generic plain matches and takes their span too, so redaction masks the whole credential.
+/// Returns the matches and, for decoded ones, the decoded secret.
+fn combine(
+    engine: &Engine,
+    plain: Vec<RawMatch>,
+    decoded: Vec<DecodedMatch>,
+) -> (Vec<RawMatch>, Vec<Option<Vec<u8>>>) {
+    let generic = |m: &RawMatch| engine.rules()[m.rule as usize].generic;
+    let mut all: Vec<(RawMatch, Option<Vec<u8>>)> = plain.into_iter().map(|m| (m, None)).collect();
+    for mut d in decoded {
+        let (ds, de) = (d.m.start, d.m.end);
+        let overlaps = |o: &&(RawMatch, Option<Vec<u8>>)| o.0.start < de && ds < o.0.end;
+        let blocked = all
+            .iter()
+            .filter(overlaps)
+            .any(|o| o.1.is_some() || !generic(&o.0) || generic(&d.m));
+        if blocked {
+            continue;
+        }
+        for o in all.iter().filter(overlaps) {
+            d.m.start = d.m.start.min(o.0.start);
+            d.m.end = d.m.end.max(o.0.end);
+        }
+        let (s, e) = (d.m.start, d.m.end);
+        all.retain(|o| !(o.0.start < e && s < o.0.end));
+        all.push((d.m, Some(d.secret)));
+    }
+    all.sort_by_key(|o| (o.0.start, o.0.end));
+    all.into_iter().unzip()
+}
+
+#[allow(clippy::too_many_arguments)]
 fn make_finding(
     engine: &Engine,
     data: &[u8],
     base_offset: u64,
     m: &RawMatch,
+    decoded: Option<&[u8]>,
     all: &[RawMatch],
     lines: &mut LineCursor,
     provenance: &Provenance,
 ) -> Finding {
     let rule = &engine.rules()[m.rule as usize];
-    let secret_bytes = &data[m.start..m.end];
+    let encoded = &data[m.start..m.end];
+    let secret_bytes = decoded.unwrap_or(encoded);
     let (line, line_start) = lines.advance(data, m.start);
-    let inner_newlines = memchr::memchr_iter(b'\n', secret_bytes).count() as u64;
-    let end_column = match memchr::memrchr(b'\n', secret_bytes) {
-        Some(i) => (secret_bytes.len() - i) as u64,
+    let inner_newlines = memchr::memchr_iter(b'\n', encoded).count() as u64;
+    let end_column = match memchr::memrchr(b'\n', encoded) {
+        Some(i) => (encoded.len() - i) as u64,
         None => (m.end - line_start + 1) as u64,
     };
     let secret = Secret::new(secret_bytes);

@@ -4,10 +4,12 @@
 //! the outcome is marked incomplete.
 
 pub mod blob;
+pub mod decode;
 pub mod git;
 
 use crate::engine::{Engine, Scratch};
 use crate::finding::{Finding, Provenance};
+use crate::source::archive::{self, Limits};
 use crate::source::fs::{FileEntry, WalkResult, WalkWarning};
 use rayon::prelude::*;
 use std::fs::File;
@@ -111,6 +113,8 @@ pub struct BlobOptions {
     pub skip_binary: bool,
     /// Chunk size for streaming reads.
     pub chunk: usize,
+    /// How deep and how far compressed and bundled inputs are opened.
+    pub archive: Limits,
 }
 
 impl Default for BlobOptions {
@@ -118,6 +122,7 @@ impl Default for BlobOptions {
         BlobOptions {
             skip_binary: true,
             chunk: blob::DEFAULT_CHUNK,
+            archive: Limits::default(),
         }
     }
 }
@@ -139,7 +144,7 @@ pub fn scan_files(
     progress: &Progress,
 ) -> ScanOutcome {
     let started = Instant::now();
-    let per_file: Vec<(Result<blob::BlobResult, String>, String)> = walk
+    let per_file: Vec<FileScan> = walk
         .files
         .par_iter()
         .map_init(
@@ -148,7 +153,7 @@ pub fn scan_files(
                 let r = scan_file(engine, scratch, buf, entry, opts);
                 progress.files.fetch_add(1, Ordering::Relaxed);
                 progress.bytes.fetch_add(entry.size, Ordering::Relaxed);
-                (r, entry.display.clone())
+                r
             },
         )
         .collect();
@@ -168,18 +173,8 @@ pub fn scan_files(
         }
         outcome.warnings.push(Warning { path, message });
     }
-    for (r, display) in per_file {
-        match r {
-            Ok(b) => add_blob(&mut outcome, b),
-            Err(message) => {
-                outcome.stats.errors += 1;
-                outcome.incomplete = true;
-                outcome.warnings.push(Warning {
-                    path: display,
-                    message,
-                });
-            }
-        }
+    for r in per_file {
+        r.fold_into(&mut outcome);
     }
     outcome.stats.duration_ms = duration_ms(started.elapsed());
     outcome
@@ -202,28 +197,81 @@ pub fn duration_ms(d: Duration) -> u64 {
     d.as_millis().min(u64::MAX as u128) as u64
 }
 
+/// What scanning one input (a file, or stdin, with any archive members) produced.
+#[derive(Debug, Default)]
+struct FileScan {
+    blobs: Vec<blob::BlobResult>,
+    warnings: Vec<Warning>,
+}
+
+impl FileScan {
+    fn fold_into(self, outcome: &mut ScanOutcome) {
+        for b in self.blobs {
+            add_blob(outcome, b);
+        }
+        if !self.warnings.is_empty() {
+            outcome.stats.errors += 1;
+            outcome.incomplete = true;
+        }
+        outcome.warnings.extend(self.warnings);
+    }
+}
+
+/// Scans the plain streams an input expands to.
+struct ScanSink<'a> {
+    engine: &'a Engine,
+    scratch: &'a mut Scratch,
+    buf: &'a mut Vec<u8>,
+    opts: &'a BlobOptions,
+    out: FileScan,
+}
+
+impl archive::Sink for ScanSink<'_> {
+    fn plain(&mut self, path: &str, reader: &mut dyn Read) {
+        match blob::scan_reader(
+            self.engine,
+            self.scratch,
+            reader,
+            &Provenance::file(path),
+            self.opts.skip_binary,
+            self.opts.chunk,
+            self.buf,
+        ) {
+            Ok(b) => self.out.blobs.push(b),
+            Err(e) => self.warning(path, format!("read error: {e}")),
+        }
+    }
+
+    fn warning(&mut self, path: &str, message: String) {
+        self.out.warnings.push(Warning {
+            path: path.to_string(),
+            message,
+        });
+    }
+}
+
 fn scan_file(
     engine: &Engine,
     scratch: &mut Scratch,
     buf: &mut Vec<u8>,
     entry: &FileEntry,
     opts: &BlobOptions,
-) -> Result<blob::BlobResult, String> {
-    let file = File::open(&entry.path).map_err(|e| format!("cannot open: {e}"))?;
-    let provenance = Provenance::file(entry.display.clone());
-    blob::scan_reader(
+) -> FileScan {
+    let mut sink = ScanSink {
         engine,
         scratch,
-        file,
-        &provenance,
-        opts.skip_binary,
-        opts.chunk,
         buf,
-    )
-    .map_err(|e| format!("read error: {e}"))
+        opts,
+        out: FileScan::default(),
+    };
+    match File::open(&entry.path) {
+        Ok(file) => archive::expand_file(file, &entry.display, &opts.archive, &mut sink),
+        Err(e) => archive::Sink::warning(&mut sink, &entry.display, format!("cannot open: {e}")),
+    }
+    sink.out
 }
 
-/// Scans any reader (stdin) as one blob named `name`.
+/// Scans any reader (stdin) as one input named `name`; compressed and bundled input is expanded.
 pub fn scan_stream<R: Read>(
     engine: &Engine,
     reader: R,
@@ -234,25 +282,15 @@ pub fn scan_stream<R: Read>(
     let mut scratch = engine.scratch();
     let mut buf = Vec::new();
     let mut outcome = ScanOutcome::default();
-    match blob::scan_reader(
+    let mut sink = ScanSink {
         engine,
-        &mut scratch,
-        reader,
-        &Provenance::file(name),
-        opts.skip_binary,
-        opts.chunk,
-        &mut buf,
-    ) {
-        Ok(b) => add_blob(&mut outcome, b),
-        Err(e) => {
-            outcome.stats.errors += 1;
-            outcome.incomplete = true;
-            outcome.warnings.push(Warning {
-                path: name.to_string(),
-                message: format!("read error: {e}"),
-            });
-        }
-    }
+        scratch: &mut scratch,
+        buf: &mut buf,
+        opts,
+        out: FileScan::default(),
+    };
+    archive::expand_reader(reader, name, &opts.archive, &mut sink);
+    sink.out.fold_into(&mut outcome);
     outcome.stats.duration_ms = duration_ms(started.elapsed());
     outcome
 }
