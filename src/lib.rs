@@ -29,3 +29,4 @@ pub mod rules;
 pub mod sanitize;
 pub mod scan;
 pub mod source;
+pub mod verify;

@@ -12,7 +12,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let findings_code = match &cli.command {
         Command::Scan(a) => a.output.exit_code,
-        Command::Rules(_) => 1,
+        Command::Rules(_) | Command::Revoke(_) => 1,
     };
     match run(cli) {
         Ok(status) => ExitCode::from(status.code(findings_code)),
@@ -30,6 +30,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     match cli.command {
         Command::Scan(args) => cli::scan_cmd::run(args),
         Command::Rules(cmd) => cli::rules_cmd::run(cmd),
+        Command::Revoke(args) => cli::revoke_cmd::run(args),
     }
 }
 

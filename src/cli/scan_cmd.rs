@@ -2,7 +2,7 @@
 
 use super::common::{self, parse_size};
 use super::progress::ProgressLine;
-use super::{OutputArgs, RuleArgs};
+use super::{OutputArgs, RuleArgs, VerifyArgs};
 use anyhow::Result;
 use clap::Args;
 use keysweep::exit_code::ExitStatus;
@@ -40,6 +40,8 @@ pub struct ScanArgs {
     pub rules: RuleArgs,
     #[command(flatten)]
     pub output: OutputArgs,
+    #[command(flatten)]
+    pub verify: VerifyArgs,
 }
 
 /// Runs the scan and returns the process exit status.
@@ -62,6 +64,7 @@ pub fn run(args: ScanArgs) -> Result<ExitStatus> {
         .unwrap_or_else(|| PathBuf::from("."));
     let config = common::load_config(&args.rules, &config_root)?;
     let engine = common::build_engine(&args.rules, config.as_ref())?;
+    let checks = common::check_settings(&args.verify, config.as_ref(), &engine)?;
     let blob_opts = BlobOptions {
         skip_binary: !args.binary,
         ..Default::default()
@@ -101,5 +104,5 @@ pub fn run(args: ScanArgs) -> Result<ExitStatus> {
         outcome.merge(files_outcome);
     }
     outcome.stats.duration_ms = scan::duration_ms(started.elapsed());
-    common::finish(outcome, &engine, &args.output)
+    common::finish(outcome, &engine, &args.output, &checks)
 }
