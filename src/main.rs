@@ -28,7 +28,7 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     match cli.command {
-        Command::Scan(args) => cli::scan_cmd::run(args),
+        Command::Scan(args) => cli::scan_cmd::run(*args),
         Command::Rules(cmd) => cli::rules_cmd::run(cmd),
         Command::Revoke(args) => cli::revoke_cmd::run(args),
     }

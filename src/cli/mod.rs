@@ -39,7 +39,7 @@ pub enum Command {
     /// Respects .gitignore and .ignore (use --no-ignore to scan everything), scans hidden files
     /// such as .env and shell history, never enters .git/, skips binary files, and reads large
     /// files in bounded chunks.
-    Scan(scan_cmd::ScanArgs),
+    Scan(Box<scan_cmd::ScanArgs>),
     /// List, check and explain detection rules.
     #[command(subcommand)]
     Rules(rules_cmd::RulesCommand),
@@ -163,7 +163,7 @@ fn parse_base_url(s: &str) -> Result<(String, String), String> {
 /// Parses a non-negative number of seconds (`2`, `0.5`).
 pub fn parse_secs(s: &str) -> Result<f64, String> {
     match s.trim().parse::<f64>() {
-        Ok(v) if v.is_finite() && v >= 0.0 && v < 1e7 => Ok(v),
+        Ok(v) if (0.0..1e7).contains(&v) => Ok(v),
         _ => Err(format!("`{s}` is not a number of seconds")),
     }
 }

@@ -475,8 +475,19 @@ mod tests {
         let l = HostLimiter::new(1, 0.0);
         let deadline = Instant::now() + Duration::from_millis(50);
         let held = l.acquire("h", deadline).unwrap();
+        let other = l.acquire("other", deadline);
+        assert!(other.is_some(), "limits are per host");
+        let t = Instant::now();
         assert!(l.acquire("h", deadline).is_none());
-        assert!(l.acquire("other", deadline).is_some());
+        assert!(
+            t.elapsed() >= Duration::from_millis(30),
+            "waited for the slot"
+        );
         drop(held);
+        let later = Instant::now() + Duration::from_millis(50);
+        assert!(
+            l.acquire("h", later).is_some(),
+            "a released slot is reusable"
+        );
     }
 }

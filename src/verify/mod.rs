@@ -2,7 +2,8 @@
 //! rules' `verify` blocks) and an organisation's revocation endpoint (`--revocation-endpoint`).
 //!
 //! Nothing here runs unless the user asked for it, and nothing here removes, adds or changes a
-//! finding's identity: each finding only gains a [`Verification`] and/or a [`Revocation`].
+//! finding's identity: each finding only gains a [`Verification`] and/or a
+//! [`Revocation`](crate::finding::Revocation).
 //! Every failure — no check for the rule, a timeout, a refused connection, a 5xx or 429 that
 //! outlasts the retries, a malformed answer, the time budget running out — becomes an
 //! `unknown` status with a reason. A secret is checked once per run however often it was found
