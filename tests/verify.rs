@@ -761,6 +761,52 @@ fn endpoint_handler(req: &Req, _: usize) -> Resp {
     resp(200, &serde_json::json!({ "results": results }).to_string())
 }
 
+/// A validator for one body of docs/revocation-endpoint.schema.json (`request`/`response`).
+fn protocol_schema(which: &str) -> jsonschema::Validator {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/docs/revocation-endpoint.schema.json"
+    ))
+    .unwrap();
+    let mut schema: Value = serde_json::from_str(&text).unwrap();
+    let obj = schema.as_object_mut().unwrap();
+    obj.remove("oneOf");
+    obj.remove("$id");
+    obj.insert("$ref".into(), Value::String(format!("#/$defs/{which}")));
+    jsonschema::validator_for(&schema).unwrap()
+}
+
+#[test]
+fn protocol_schema_accepts_the_documented_shapes_and_rejects_others() {
+    let sha = "ab".repeat(32);
+    let req = protocol_schema("request");
+    assert!(req.is_valid(
+        &serde_json::json!({"keys": [{"sha256": sha, "rule_id": "r", "provider": "P"}]})
+    ));
+    assert!(!req.is_valid(
+        &serde_json::json!({"keys": [{"sha256": "xyz", "rule_id": "r", "provider": "P"}]})
+    ));
+    assert!(!req.is_valid(&serde_json::json!({"keys": []})));
+    let resp_schema = protocol_schema("response");
+    assert!(resp_schema
+        .is_valid(&serde_json::json!({"results": [{"sha256": sha, "status": "revoked"}]})));
+    assert!(
+        !resp_schema.is_valid(&serde_json::json!({"results": [{"sha256": sha, "status": "gone"}]}))
+    );
+    // The answers the test endpoint gives are valid responses.
+    let r = endpoint_handler(
+        &Req {
+            method: "POST".into(),
+            path: "/".into(),
+            headers: HashMap::new(),
+            body: serde_json::json!({"keys": [{"sha256": sha, "rule_id": "r", "provider": "P"}]})
+                .to_string(),
+        },
+        0,
+    );
+    assert!(resp_schema.is_valid(&serde_json::from_str(&r.body).unwrap()));
+}
+
 fn expected_revocation(secret: &str) -> &'static str {
     let sha = keysweep::finding::Secret::new(secret.as_bytes()).sha256_hex();
     match sha.chars().next().unwrap() {
@@ -814,6 +860,15 @@ fn revocation_endpoint_is_asked_in_batches_of_500_with_hashes_only() {
         assert_eq!(first["rule_id"], "ksv-bearer-token");
         assert_eq!(first["provider"], "Verify Test");
         assert!(first.get("secret").is_none());
+    }
+    let request_schema = protocol_schema("request");
+    for r in &reqs {
+        let body: Value = serde_json::from_str(&r.body).unwrap();
+        let errors: Vec<String> = request_schema
+            .iter_errors(&body)
+            .map(|e| format!("{e} at {}", e.instance_path))
+            .collect();
+        assert!(errors.is_empty(), "request violates the schema: {errors:?}");
     }
     let findings = json["findings"].as_array().unwrap();
     assert_eq!(findings.len(), 1204);
