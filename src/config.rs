@@ -56,6 +56,27 @@ pub struct VerifyConfig {
     /// URL of an organisation's revocation endpoint.
     #[serde(default)]
     pub revocation_endpoint: Option<String>,
+    /// Seconds to connect (default 5).
+    #[serde(default)]
+    pub connect_timeout: Option<f64>,
+    /// Seconds to wait for an answer (default 10).
+    #[serde(default)]
+    pub timeout: Option<f64>,
+    /// Seconds for all network checks of a run (default 60).
+    #[serde(default)]
+    pub budget: Option<f64>,
+    /// Retries on 5xx and 429 (default 2).
+    #[serde(default)]
+    pub retries: Option<u32>,
+    /// Longest `Retry-After` honoured, in seconds (default 10).
+    #[serde(default)]
+    pub max_retry_after: Option<f64>,
+    /// Requests in flight per host (default 4).
+    #[serde(default)]
+    pub concurrency: Option<usize>,
+    /// Request starts per second per host (default 10; 0 = unlimited).
+    #[serde(default)]
+    pub rate: Option<f64>,
 }
 
 /// Errors reading a config file.

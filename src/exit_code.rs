@@ -7,7 +7,9 @@
 //! | 2 | usage error, bad configuration, or an incomplete scan (some input could not be read) |
 //!
 //! An incomplete scan exits 2 even when it also has findings: a CI job must not mistake
-//! "could not look everywhere" for an ordinary result.
+//! "could not look everywhere" for an ordinary result. Network checks (`--verify`, a
+//! revocation endpoint) never make a scan incomplete; with `--only-active` the findings code
+//! follows the findings reported.
 
 /// Why keysweep exited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

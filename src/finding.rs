@@ -220,4 +220,97 @@ pub struct Finding {
     pub secret: Secret,
     /// Stable identity, see [`fingerprint`].
     pub fingerprint: String,
+    /// The live check's answer, with `--verify`.
+    pub verification: Option<Verification>,
+    /// The revocation endpoint's answer, with `--revocation-endpoint`.
+    pub revocation: Option<Revocation>,
+}
+
+/// What a live check said about a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VerifyStatus {
+    /// The provider accepted the key: it works now.
+    Active,
+    /// The provider rejected the key: invalid or revoked (most providers cannot tell which).
+    Inactive,
+    /// No answer that settles it: no check for the rule, a timeout, a 5xx, a rate limit, a
+    /// malformed answer, or the time budget ran out.
+    Unknown,
+}
+
+impl VerifyStatus {
+    /// The name used in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VerifyStatus::Active => "active",
+            VerifyStatus::Inactive => "inactive",
+            VerifyStatus::Unknown => "unknown",
+        }
+    }
+}
+
+/// The result of a live check for one finding. `reason` never contains the secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Verification {
+    /// Active, inactive or unknown.
+    pub status: VerifyStatus,
+    /// The final HTTP status of the check, when one was received.
+    pub http_status: Option<u16>,
+    /// Why, in a few words (`HTTP 401 means invalid or revoked`, `timed out (connect)`).
+    pub reason: String,
+}
+
+impl Verification {
+    /// An `unknown` result with no HTTP status.
+    pub fn unknown(reason: impl Into<String>) -> Self {
+        Verification {
+            status: VerifyStatus::Unknown,
+            http_status: None,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// What an organisation's revocation endpoint said about a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RevocationStatus {
+    /// The key is on the list and still active.
+    Active,
+    /// The key has been revoked.
+    Revoked,
+    /// The endpoint does not know, or could not be asked.
+    Unknown,
+}
+
+impl RevocationStatus {
+    /// The name used in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RevocationStatus::Active => "active",
+            RevocationStatus::Revoked => "revoked",
+            RevocationStatus::Unknown => "unknown",
+        }
+    }
+}
+
+/// The revocation endpoint's answer for one finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Revocation {
+    /// Active, revoked or unknown.
+    pub status: RevocationStatus,
+    /// Why the status is `unknown` (absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl Revocation {
+    /// An `unknown` answer with a reason.
+    pub fn unknown(reason: impl Into<String>) -> Self {
+        Revocation {
+            status: RevocationStatus::Unknown,
+            reason: Some(reason.into()),
+        }
+    }
 }

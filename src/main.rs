@@ -17,7 +17,8 @@ fn main() -> ExitCode {
         | Command::InstallHook(_)
         | Command::Rules(_)
         | Command::Merge(_)
-        | Command::Redact(_) => 1,
+        | Command::Redact(_)
+        | Command::Revoke(_) => 1,
     };
     match run(cli) {
         Ok(status) => ExitCode::from(status.code(findings_code)),
@@ -33,13 +34,14 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     match cli.command {
-        Command::Scan(args) => cli::scan_cmd::run(args),
-        Command::Git(args) => cli::git_cmd::run(args),
+        Command::Scan(args) => cli::scan_cmd::run(*args),
+        Command::Git(args) => cli::git_cmd::run(*args),
         Command::Baseline(cmd) => cli::baseline_cmd::run(cmd),
         Command::InstallHook(args) => cli::hook_cmd::run(args),
         Command::Redact(args) => cli::redact_cmd::run(args),
         Command::Rules(cmd) => cli::rules_cmd::run(cmd),
         Command::Merge(args) => cli::merge_cmd::run(args),
+        Command::Revoke(args) => cli::revoke_cmd::run(args),
     }
 }
 

@@ -118,8 +118,9 @@ fn scan(src: &SourceArgs) -> Result<(ScanOutcome, Engine)> {
             rules: src.rules.clone(),
             filter: filter.clone(),
             output: quiet_output(),
+            verify: super::VerifyArgs::default(),
         };
-        let (o, e, root) = git_cmd::collect(&args)?;
+        let (o, e, root, _) = git_cmd::collect(&args)?;
         let s = common::suppressions(&filter, root.as_deref(), None)?;
         (o, e, s)
     } else {
@@ -140,8 +141,9 @@ fn scan(src: &SourceArgs) -> Result<(ScanOutcome, Engine)> {
             filter: filter.clone(),
             archives: super::ArchiveArgs::default(),
             output: quiet_output(),
+            verify: super::VerifyArgs::default(),
         };
-        let (o, e, root) = scan_cmd::collect(&args)?;
+        let (o, e, root, _) = scan_cmd::collect(&args)?;
         let shown = display_path(&root);
         let prefix = (!shown.is_empty() && shown != ".").then(|| format!("{shown}/"));
         let s = common::suppressions(&filter, Some(&root), prefix)?;

@@ -1,17 +1,20 @@
 //! Turning flags into library objects: the config file, the rule set and engine, the report
 //! writer, and the stderr summary.
 
-use super::{ColorChoice, FilterArgs, OutputArgs, RuleArgs};
+use super::{ColorChoice, FilterArgs, OutputArgs, RuleArgs, VerifyArgs};
 use anyhow::{bail, Context, Result};
 use keysweep::baseline::{Baseline, IgnoreFile, Suppressions};
 use keysweep::config::Config;
 use keysweep::engine::Engine;
+use keysweep::finding::VerifyStatus;
 use keysweep::report::{self, Format, ReportOptions};
 use keysweep::rules::{self, RuleError};
 use keysweep::sanitize::escape;
 use keysweep::scan::ScanOutcome;
+use keysweep::verify::{self, NetOptions, RevocationTarget, Settings};
 use std::io::{self, IsTerminal, Write};
 use std::path::Path;
+use std::time::Duration;
 
 /// Loads `--config`, or `keysweep.toml` in `root` when it exists.
 pub fn load_config(args: &RuleArgs, root: &Path) -> Result<Option<Config>> {
@@ -107,17 +110,146 @@ pub enum Hint {
     Commit,
 }
 
-/// The end of every scan command: drop baseline and `.keysweepignore` matches, sort, report,
-/// print warnings and summary, pick the exit status.
+/// The opt-in network checks a scan command asked for, validated.
+#[derive(Debug, Clone, Default)]
+pub struct Checks {
+    /// What to check and how.
+    pub settings: Settings,
+    /// `--only-active`.
+    pub only_active: bool,
+}
+
+/// Builds the network-check settings from flags and `[verify]` in the config (flags win).
+/// Fails on a base URL for a provider no rule has, or on raw secrets over plain HTTP.
+pub fn check_settings(
+    args: &VerifyArgs,
+    config: Option<&Config>,
+    engine: &Engine,
+) -> Result<Checks> {
+    let cfg = config.map(|c| c.verify.clone()).unwrap_or_default();
+    let mut base_urls = std::collections::BTreeMap::new();
+    let known: std::collections::BTreeSet<String> = engine
+        .rules()
+        .iter()
+        .map(|r| verify::provider_key(&r.provider))
+        .collect();
+    let from_config = cfg.base_urls.iter().map(|(p, u)| {
+        (
+            verify::provider_key(p),
+            u.clone(),
+            "[verify.base_urls] in the config",
+        )
+    });
+    let from_flags = args
+        .base_urls
+        .iter()
+        .map(|(p, u)| (p.clone(), u.clone(), "--verify-base-url"));
+    for (key, url, origin) in from_config.chain(from_flags) {
+        if let Err(e) = verify::check_base_url(&url) {
+            bail!("{origin}: {e}");
+        }
+        if !known.contains(&key) {
+            let with_checks: std::collections::BTreeSet<String> = engine
+                .rules()
+                .iter()
+                .filter(|r| r.verify.is_some())
+                .map(|r| verify::provider_key(&r.provider))
+                .collect();
+            bail!(
+                "{origin}: no rule has provider `{key}`; providers with live checks: {}",
+                with_checks.into_iter().collect::<Vec<_>>().join(", ")
+            );
+        }
+        base_urls.insert(key, url);
+    }
+    let endpoint = args
+        .revocation_endpoint
+        .clone()
+        .or(cfg.revocation_endpoint.clone());
+    if args.revocation_send_secrets && endpoint.is_none() {
+        bail!("--revocation-send-secrets needs --revocation-endpoint (or [verify] revocation_endpoint)");
+    }
+    let revocation = match endpoint {
+        None => None,
+        Some(url) => {
+            let Some(host) = verify::http::host_of(&url) else {
+                bail!("revocation endpoint `{url}` is not an http:// or https:// URL");
+            };
+            if args.revocation_send_secrets
+                && url.starts_with("http://")
+                && !verify::http::is_loopback_host(host)
+            {
+                bail!("refusing to send raw secrets over plain http:// to {host}; use https://");
+            }
+            let token = std::env::var("KEYSWEEP_REVOCATION_TOKEN")
+                .ok()
+                .filter(|t| !t.is_empty())
+                .map(|t| keysweep::finding::Secret::new(t.as_bytes()));
+            Some(RevocationTarget {
+                url,
+                token,
+                send_secrets: args.revocation_send_secrets,
+            })
+        }
+    };
+    let d = NetOptions::default();
+    let secs = |flag: Option<f64>, conf: Option<f64>, default: Duration| {
+        flag.or(conf).map_or(default, Duration::from_secs_f64)
+    };
+    let net = NetOptions {
+        timeouts: verify::http::Timeouts {
+            connect: secs(
+                args.verify_connect_timeout,
+                cfg.connect_timeout,
+                d.timeouts.connect,
+            ),
+            read: secs(args.verify_timeout, cfg.timeout, d.timeouts.read),
+        },
+        retry: verify::http::RetryPolicy {
+            max_retries: args
+                .verify_retries
+                .or(cfg.retries)
+                .unwrap_or(d.retry.max_retries),
+            backoff: d.retry.backoff,
+            max_retry_after: secs(
+                args.verify_max_retry_after,
+                cfg.max_retry_after,
+                d.retry.max_retry_after,
+            ),
+        },
+        per_host_concurrency: args
+            .verify_concurrency
+            .or(cfg.concurrency)
+            .unwrap_or(d.per_host_concurrency)
+            .max(1),
+        per_host_rate: args.verify_rate.or(cfg.rate).unwrap_or(d.per_host_rate),
+        budget: secs(args.verify_budget, cfg.budget, d.budget),
+        workers: d.workers,
+    };
+    Ok(Checks {
+        settings: Settings {
+            verify: args.verify,
+            base_urls,
+            revocation,
+            net,
+        },
+        only_active: args.only_active,
+    })
+}
+
+/// The end of every scan command: drop baseline and `.keysweepignore` matches, sort, run the
+/// opt-in network checks, report, print warnings and summary, pick the exit status.
 pub fn finish(
     mut outcome: ScanOutcome,
     engine: &Engine,
     out: &OutputArgs,
     suppress: &Suppressions,
     hint: Hint,
+    checks: &Checks,
 ) -> Result<keysweep::exit_code::ExitStatus> {
     suppress.apply(&mut outcome);
     outcome.sort();
+    apply_checks(&mut outcome, engine, checks, out.quiet);
     outcome.stats.findings = outcome.findings.len() as u64;
     emit_report(&outcome, engine, out)?;
     print_warnings_and_summary(&outcome, out, hint);
@@ -125,6 +257,35 @@ pub fn finish(
         outcome.findings.len(),
         outcome.incomplete,
     ))
+}
+
+/// Runs `--verify` / the revocation endpoint on the findings and applies `--only-active`.
+/// A no-op (and no network) when neither was asked for.
+pub fn apply_checks(outcome: &mut ScanOutcome, engine: &Engine, checks: &Checks, quiet: bool) {
+    if !checks.settings.any() || outcome.findings.is_empty() {
+        if checks.settings.any() {
+            outcome.checks = Some(verify::Summary::default());
+        }
+        return;
+    }
+    if !quiet {
+        eprintln!(
+            "keysweep: checking {} finding(s) over the network (budget {} s)...",
+            outcome.findings.len(),
+            checks.settings.net.budget.as_secs_f64()
+        );
+    }
+    let mut summary = verify::run(&mut outcome.findings, engine.rules(), &checks.settings);
+    if checks.only_active {
+        let before = outcome.findings.len();
+        outcome.findings.retain(|f| {
+            f.verification
+                .as_ref()
+                .is_some_and(|v| v.status == VerifyStatus::Active)
+        });
+        summary.hidden_not_active = (before - outcome.findings.len()) as u64;
+    }
+    outcome.checks = Some(summary);
 }
 
 /// Whether to colour output going to a stream that is (or is not) a terminal.
@@ -259,6 +420,29 @@ pub fn print_warnings_and_summary(outcome: &ScanOutcome, out: &OutputArgs, hint:
             String::new()
         }
     );
+    if let Some(c) = &outcome.checks {
+        if let Some(v) = &c.verification {
+            let _ = writeln!(
+                e,
+                "keysweep: live checks: {} active, {} inactive, {} unknown ({} distinct key(s) checked in {} ms)",
+                v.active, v.inactive_or_revoked, v.unknown, v.checked, c.duration_ms
+            );
+        }
+        if let Some(r) = &c.revocation {
+            let _ = writeln!(
+                e,
+                "keysweep: revocation endpoint: {} active, {} revoked, {} unknown ({} distinct key(s) asked)",
+                r.active, r.inactive_or_revoked, r.unknown, r.checked
+            );
+        }
+        if c.hidden_not_active > 0 {
+            let _ = writeln!(
+                e,
+                "keysweep: --only-active: {} finding(s) not reported because their key was not found active",
+                c.hidden_not_active
+            );
+        }
+    }
     if !outcome.findings.is_empty() && out.format == Format::Text {
         let _ = e.write_all(advice(outcome, hint).as_bytes());
     }

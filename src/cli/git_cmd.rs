@@ -2,9 +2,10 @@
 
 use super::common::{self, parse_size, Hint};
 use super::progress::ProgressLine;
-use super::{FilterArgs, OutputArgs, RuleArgs};
+use super::{FilterArgs, OutputArgs, RuleArgs, VerifyArgs};
 use anyhow::{Context, Result};
 use clap::Args;
+use keysweep::config::Config;
 use keysweep::engine::Engine;
 use keysweep::exit_code::ExitStatus;
 use keysweep::scan::git::{scan_history, scan_staged, GitScanOptions};
@@ -57,6 +58,8 @@ pub struct GitArgs {
     pub filter: FilterArgs,
     #[command(flatten)]
     pub output: OutputArgs,
+    #[command(flatten)]
+    pub verify: VerifyArgs,
 }
 
 fn since_arg(s: &str) -> Result<i64, String> {
@@ -68,19 +71,21 @@ fn since_arg(s: &str) -> Result<i64, String> {
 
 /// Runs the scan and returns the process exit status.
 pub fn run(args: GitArgs) -> Result<ExitStatus> {
-    let (outcome, engine, root) = collect(&args)?;
+    let (outcome, engine, root, config) = collect(&args)?;
+    let checks = common::check_settings(&args.verify, config.as_ref(), &engine)?;
     let suppress = common::suppressions(&args.filter, root.as_deref(), None)?;
     let hint = if args.staged {
         Hint::Commit
     } else {
         Hint::Scan
     };
-    common::finish(outcome, &engine, &args.output, &suppress, hint)
+    common::finish(outcome, &engine, &args.output, &suppress, hint, &checks)
 }
 
-/// Scans without filtering or reporting: the outcome, the engine, and the working tree root
-/// (where `keysweep.toml` and `.keysweepignore` are looked for; none for a bare repository).
-pub fn collect(args: &GitArgs) -> Result<(ScanOutcome, Engine, Option<PathBuf>)> {
+/// Scans without filtering or reporting: the outcome, the engine, the working tree root
+/// (where `keysweep.toml` and `.keysweepignore` are looked for; none for a bare repository) and
+/// the config found there.
+pub fn collect(args: &GitArgs) -> Result<(ScanOutcome, Engine, Option<PathBuf>, Option<Config>)> {
     let started = std::time::Instant::now();
     common::require_exists(&args.repo)?;
     let repo = open_repo(&args.repo)?;
@@ -138,5 +143,5 @@ pub fn collect(args: &GitArgs) -> Result<(ScanOutcome, Engine, Option<PathBuf>)>
         outcome
     };
     outcome.stats.duration_ms = keysweep::scan::duration_ms(started.elapsed());
-    Ok((outcome, engine, root))
+    Ok((outcome, engine, root, config))
 }

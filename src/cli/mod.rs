@@ -9,6 +9,7 @@ pub mod hook_cmd;
 pub mod merge_cmd;
 pub mod progress;
 pub mod redact_cmd;
+pub mod revoke_cmd;
 pub mod rules_cmd;
 pub mod scan_cmd;
 
@@ -50,13 +51,13 @@ pub enum Command {
     /// such as .env and shell history, never enters .git/, skips binary files, and reads large
     /// files in bounded chunks. Compressed and bundled inputs (.gz, .zip, .tar, .tar.gz,
     /// recognised by content) are opened: a finding inside one is named `bundle.zip!logs/app.log`.
-    Scan(scan_cmd::ScanArgs),
+    Scan(Box<scan_cmd::ScanArgs>),
     /// Scan git history (all refs by default), a branch or range, or the staged changes.
     ///
     /// Each unique blob is scanned once and every finding names the commit and path that
     /// introduced it. With --staged, the index is compared with HEAD and only added lines are
     /// reported (this is what the pre-commit hook runs).
-    Git(git_cmd::GitArgs),
+    Git(Box<git_cmd::GitArgs>),
     /// Create or check a baseline: findings accepted once and not reported again.
     #[command(subcommand)]
     Baseline(baseline_cmd::BaselineCommand),
@@ -72,6 +73,9 @@ pub enum Command {
     /// Exit codes: 0 = done, 1 = --check found something to redact, 2 = an input could not be
     /// redacted (no copy is written for it).
     Redact(redact_cmd::RedactArgs),
+    /// Revoke leaked tokens with their provider (GitHub). Prints what it would send; sends
+    /// only with --yes.
+    Revoke(revoke_cmd::RevokeArgs),
     /// List, check and explain detection rules.
     #[command(subcommand)]
     Rules(rules_cmd::RulesCommand),
@@ -177,5 +181,74 @@ impl ArchiveArgs {
             max_member_bytes: self.max_archive_bytes,
             max_ratio: self.max_archive_ratio.max(1),
         }
+    }
+}
+
+/// Opt-in network checks of findings, shared by every scanning command. Without `--verify` or
+/// a revocation endpoint, keysweep opens no network connection. See docs/verification.md.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Verification (opt-in, uses the network)")]
+pub struct VerifyArgs {
+    /// Check each finding with its provider's cheapest read-only API call and report
+    /// `active`, `inactive` (invalid or revoked) or `unknown`. Hosts: docs/network.md.
+    #[arg(long)]
+    pub verify: bool,
+    /// Report only findings whose key the live check found active (needs --verify). The exit
+    /// code then follows the findings reported.
+    #[arg(long, requires = "verify")]
+    pub only_active: bool,
+    /// Send PROVIDER's live checks to URL instead (a proxy, a test server), keeping the path:
+    /// `openai=http://127.0.0.1:8080` checks `GET http://127.0.0.1:8080/v1/models`. PROVIDER is
+    /// the provider key from `keysweep rules list -f json`. Repeatable.
+    #[arg(long = "verify-base-url", value_name = "PROVIDER=URL", value_parser = parse_base_url)]
+    pub base_urls: Vec<(String, String)>,
+    /// Ask this revocation endpoint which found keys are still active (sends SHA-256 hashes,
+    /// not keys). Protocol: docs/revocation-endpoint.md. Token: $KEYSWEEP_REVOCATION_TOKEN.
+    #[arg(long, value_name = "URL")]
+    pub revocation_endpoint: Option<String>,
+    /// Also send each raw secret to the revocation endpoint.
+    #[arg(long)]
+    pub revocation_send_secrets: bool,
+    /// Seconds to connect to a host [default: 5].
+    #[arg(long, value_name = "SECS", value_parser = parse_secs)]
+    pub verify_connect_timeout: Option<f64>,
+    /// Seconds to wait for an answer [default: 10].
+    #[arg(long, value_name = "SECS", value_parser = parse_secs)]
+    pub verify_timeout: Option<f64>,
+    /// Seconds for all network checks of the run; checks not done by then are `unknown`
+    /// [default: 60].
+    #[arg(long, value_name = "SECS", value_parser = parse_secs)]
+    pub verify_budget: Option<f64>,
+    /// Retries after a 5xx or 429 answer, with backoff [default: 2].
+    #[arg(long, value_name = "N")]
+    pub verify_retries: Option<u32>,
+    /// Longest Retry-After to wait for, in seconds [default: 10].
+    #[arg(long, value_name = "SECS", value_parser = parse_secs)]
+    pub verify_max_retry_after: Option<f64>,
+    /// Requests in flight per host [default: 4].
+    #[arg(long, value_name = "N")]
+    pub verify_concurrency: Option<usize>,
+    /// Requests started per second per host, 0 for no limit [default: 10].
+    #[arg(long, value_name = "N", value_parser = parse_secs)]
+    pub verify_rate: Option<f64>,
+}
+
+fn parse_base_url(s: &str) -> Result<(String, String), String> {
+    let (provider, url) = s
+        .split_once('=')
+        .ok_or_else(|| format!("`{s}` is not PROVIDER=URL"))?;
+    let key = keysweep::verify::provider_key(provider);
+    if key.is_empty() {
+        return Err(format!("`{s}` names no provider"));
+    }
+    keysweep::verify::check_base_url(url)?;
+    Ok((key, url.to_string()))
+}
+
+/// Parses a non-negative number of seconds (`2`, `0.5`).
+pub fn parse_secs(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if (0.0..1e7).contains(&v) => Ok(v),
+        _ => Err(format!("`{s}` is not a number of seconds")),
     }
 }

@@ -30,6 +30,9 @@ pub enum RulesCommand {
         /// The rule id (see `keysweep rules list`).
         id: String,
     },
+    /// Print every host keysweep can contact, as Markdown (this is docs/network.md:
+    /// regenerate it with `cargo run -q -- rules hosts > docs/network.md`).
+    Hosts,
 }
 
 /// Formats for `rules list`.
@@ -52,7 +55,12 @@ struct RuleSummary<'a> {
     validator: Option<String>,
     context: &'a [String],
     tags: &'a [String],
+    /// `--verify-base-url` key of the provider.
+    provider_key: String,
     verify: bool,
+    /// `METHOD URL` of the live check, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    verify_request: Option<String>,
 }
 
 fn summary(r: &Rule) -> RuleSummary<'_> {
@@ -66,7 +74,9 @@ fn summary(r: &Rule) -> RuleSummary<'_> {
         validator: r.validator.map(|v| v.to_string()),
         context: &r.context,
         tags: &r.tags,
+        provider_key: keysweep::verify::provider_key(&r.provider),
         verify: r.verify.is_some(),
+        verify_request: r.verify.as_ref().map(|v| format!("{} {}", v.method, v.url)),
     }
 }
 
@@ -149,6 +159,11 @@ pub fn run(cmd: RulesCommand) -> Result<ExitStatus> {
                 Ok(ExitStatus::Error)
             }
         }
+        RulesCommand::Hosts => {
+            let all = rules::builtin_rules()?;
+            out.write_all(network_doc(&all).as_bytes())?;
+            Ok(ExitStatus::Clean)
+        }
         RulesCommand::Explain { id } => {
             let all = rules::builtin_rules()?;
             let Some(r) = all.iter().find(|r| r.id == id) else {
@@ -197,8 +212,10 @@ pub fn run(cmd: RulesCommand) -> Result<ExitStatus> {
             if let Some(v) = &r.verify {
                 writeln!(
                     out,
-                    "verify:     {} {} (only with --verify)",
-                    v.method, v.url
+                    "verify:     {} {} (only with --verify; base URL key `{}`)",
+                    v.method,
+                    v.url,
+                    keysweep::verify::provider_key(&r.provider)
                 )?;
             }
             for u in &r.references {
@@ -215,4 +232,62 @@ pub fn run(cmd: RulesCommand) -> Result<ExitStatus> {
             Ok(ExitStatus::Clean)
         }
     }
+}
+
+/// docs/network.md: every host keysweep can contact and why, from the rules' verify blocks.
+pub fn network_doc(all: &[Rule]) -> String {
+    use keysweep::verify::http::host_of;
+    use std::collections::BTreeMap;
+    let mut hosts: BTreeMap<String, Vec<&Rule>> = BTreeMap::new();
+    for r in all {
+        if let Some(v) = &r.verify {
+            let host = host_of(&v.url).unwrap_or("?").to_ascii_lowercase();
+            hosts.entry(host).or_default().push(r);
+        }
+    }
+    let mut s = String::new();
+    s.push_str(
+        "# Hosts keysweep can contact\n\n\
+         <!-- Generated from the built-in rules by `cargo run -q -- rules hosts > docs/network.md`.\n     \
+         tests/verify.rs fails when this file is stale. Do not edit by hand. -->\n\n\
+         keysweep opens **no network connection** unless a command asks for one:\n\n\
+         | when | hosts |\n|---|---|\n\
+         | `--verify` (scan and other scanning commands) | the live-check hosts below, only for rules whose findings occur, or the base URL given for that provider with `--verify-base-url PROVIDER=URL` / `[verify.base_urls]` |\n\
+         | `--revocation-endpoint URL` / `[verify] revocation_endpoint` | the host of that URL, chosen by you |\n\
+         | `keysweep revoke --github FILE --yes` | `api.github.com` (or `--github-api-url`) |\n\n\
+         Proxies set in `HTTPS_PROXY`, `HTTP_PROXY` or `ALL_PROXY` (minus `NO_PROXY`) are used \
+         for all of these except loopback addresses. All built-in checks use HTTPS on port 443. \
+         Redirects are never followed.\n\n\
+         ## Live-check hosts (`--verify`)\n\n\
+         | host | provider key | rule | request |\n|---|---|---|---|\n",
+    );
+    for (host, rules) in &hosts {
+        for r in rules {
+            let v = r.verify.as_ref().expect("grouped by verify");
+            let path = v
+                .url
+                .split_once(host.as_str())
+                .map_or(v.url.as_str(), |(_, p)| p);
+            s.push_str(&format!(
+                "| `{host}` | `{}` | `{}` | `{} {}` |\n",
+                keysweep::verify::provider_key(&r.provider),
+                r.id,
+                v.method,
+                if path.is_empty() { "/" } else { path }
+            ));
+        }
+    }
+    if hosts.is_empty() {
+        s.push_str("| (none: no built-in rule has a live check yet) | | | |\n");
+    }
+    s.push_str("\n## Revocation (`keysweep revoke --github FILE --yes`)\n\n");
+    s.push_str(
+        "| host | request |\n|---|---|\n| `api.github.com` | `POST /credentials/revoke` |\n",
+    );
+    s.push_str(&format!(
+        "\nIn all: {} live-check host(s) for {} rule(s), plus `api.github.com` for `revoke`.\n",
+        hosts.len(),
+        hosts.values().map(Vec::len).sum::<usize>()
+    ));
+    s
 }

@@ -3,9 +3,10 @@
 use super::common::Hint;
 use super::common::{self, parse_size};
 use super::progress::ProgressLine;
-use super::{ArchiveArgs, FilterArgs, OutputArgs, RuleArgs};
+use super::{ArchiveArgs, FilterArgs, OutputArgs, RuleArgs, VerifyArgs};
 use anyhow::Result;
 use clap::Args;
+use keysweep::config::Config;
 use keysweep::engine::Engine;
 use keysweep::exit_code::ExitStatus;
 use keysweep::scan::{self, BlobOptions, Progress, ScanOutcome};
@@ -46,20 +47,30 @@ pub struct ScanArgs {
     pub filter: FilterArgs,
     #[command(flatten)]
     pub output: OutputArgs,
+    #[command(flatten)]
+    pub verify: VerifyArgs,
 }
 
 /// Runs the scan and returns the process exit status.
 pub fn run(args: ScanArgs) -> Result<ExitStatus> {
-    let (outcome, engine, root) = collect(&args)?;
+    let (outcome, engine, root, config) = collect(&args)?;
+    let checks = common::check_settings(&args.verify, config.as_ref(), &engine)?;
     let shown = display_path(&root);
     let prefix = (!shown.is_empty() && shown != ".").then(|| format!("{shown}/"));
     let suppress = common::suppressions(&args.filter, Some(&root), prefix)?;
-    common::finish(outcome, &engine, &args.output, &suppress, Hint::Scan)
+    common::finish(
+        outcome,
+        &engine,
+        &args.output,
+        &suppress,
+        Hint::Scan,
+        &checks,
+    )
 }
 
-/// Scans without filtering or reporting: the outcome, the engine, and the scan root (where
-/// `keysweep.toml` and `.keysweepignore` are looked for).
-pub fn collect(args: &ScanArgs) -> Result<(ScanOutcome, Engine, PathBuf)> {
+/// Scans without filtering or reporting: the outcome, the engine, the scan root (where
+/// `keysweep.toml` and `.keysweepignore` are looked for) and the config found there.
+pub fn collect(args: &ScanArgs) -> Result<(ScanOutcome, Engine, PathBuf, Option<Config>)> {
     let started = std::time::Instant::now();
     for p in &args.paths {
         common::require_exists(p)?;
@@ -78,6 +89,8 @@ pub fn collect(args: &ScanArgs) -> Result<(ScanOutcome, Engine, PathBuf)> {
         .unwrap_or_else(|| PathBuf::from("."));
     let config = common::load_config(&args.rules, &config_root)?;
     let engine = common::build_engine(&args.rules, config.as_ref())?;
+    // Validate the network-check flags before spending time on the scan.
+    common::check_settings(&args.verify, config.as_ref(), &engine)?;
     let blob_opts = BlobOptions {
         skip_binary: !args.binary,
         archive: args.archives.limits(),
@@ -118,5 +131,5 @@ pub fn collect(args: &ScanArgs) -> Result<(ScanOutcome, Engine, PathBuf)> {
         outcome.merge(files_outcome);
     }
     outcome.stats.duration_ms = scan::duration_ms(started.elapsed());
-    Ok((outcome, engine, config_root))
+    Ok((outcome, engine, config_root, config))
 }

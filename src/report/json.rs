@@ -2,7 +2,7 @@
 //! (`docs/json-schema.md`); bump [`SCHEMA_VERSION`] on any incompatible change.
 
 use super::ReportOptions;
-use crate::finding::{CommitInfo, Finding};
+use crate::finding::{CommitInfo, Finding, Revocation, Verification};
 use crate::scan::{ScanOutcome, ScanStats};
 use serde::Serialize;
 use std::io;
@@ -51,6 +51,12 @@ pub struct JsonFinding<'a> {
     /// Git provenance, for history scans.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub commit: Option<&'a CommitInfo>,
+    /// The live check's answer, with `--verify`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verification: Option<&'a Verification>,
+    /// The revocation endpoint's answer, with `--revocation-endpoint`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revocation: Option<&'a Revocation>,
 }
 
 impl<'a> JsonFinding<'a> {
@@ -75,6 +81,8 @@ impl<'a> JsonFinding<'a> {
             fingerprint: &f.fingerprint,
             secret: show_secrets.then(|| String::from_utf8_lossy(f.secret.expose()).into_owned()),
             commit: f.provenance.commit.as_ref(),
+            verification: f.verification.as_ref(),
+            revocation: f.revocation.as_ref(),
         }
     }
 }
@@ -90,6 +98,8 @@ struct JsonSummary<'a> {
     #[serde(flatten)]
     stats: &'a ScanStats,
     incomplete: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    checks: Option<&'a crate::verify::Summary>,
 }
 
 #[derive(Serialize)]
@@ -135,6 +145,7 @@ pub fn write(
         summary: JsonSummary {
             stats: &outcome.stats,
             incomplete: outcome.incomplete,
+            checks: outcome.checks.as_ref(),
         },
     };
     serde_json::to_writer_pretty(&mut *out, &report)?;

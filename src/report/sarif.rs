@@ -143,19 +143,31 @@ fn result(
         props.insert("date".to_string(), json!(c.date));
         props.insert("commit_summary".to_string(), json!(c.summary));
     }
+    if let Some(v) = &f.verification {
+        props.insert("verification".to_string(), json!(v));
+    }
+    if let Some(r) = &f.revocation {
+        props.insert("revocation".to_string(), json!(r));
+    }
     let mut partial = BTreeMap::new();
     partial.insert("keysweep/v1".to_string(), f.fingerprint.clone());
     partial.insert(
         "primaryLocationLineHash".to_string(),
         format!("{}:{occurrence}", &f.fingerprint[..16]),
     );
-    let message = format!(
+    let mut message = format!(
         "{} found ({}, {} confidence): {}",
         f.title,
         f.provider,
         f.confidence.as_str(),
         f.secret.redacted()
     );
+    if let Some(v) = &f.verification {
+        message.push_str(&format!("; live check: {}", v.status.as_str()));
+    }
+    if let Some(r) = &f.revocation {
+        message.push_str(&format!("; revocation list: {}", r.status.as_str()));
+    }
     let mut r = sarif::Result::builder()
         .rule_id(f.rule_id.clone())
         .level(level(f.severity))

@@ -3,7 +3,7 @@
 //! piece of scanned text is escaped first.
 
 use super::ReportOptions;
-use crate::finding::{Finding, Severity};
+use crate::finding::{Finding, RevocationStatus, Severity, VerifyStatus};
 use crate::sanitize::escape;
 use crate::scan::ScanOutcome;
 use std::io;
@@ -65,7 +65,7 @@ fn write_finding(
     };
     writeln!(
         out,
-        "  {}:{}  {}  {}  {} ({}, {} confidence)",
+        "  {}:{}  {}  {}  {} ({}, {} confidence){}",
         f.location.line,
         f.location.column,
         style.paint(severity_code(f.severity), f.severity.as_str()),
@@ -73,7 +73,16 @@ fn write_finding(
         escape(&f.title),
         escape(&f.provider),
         f.confidence.as_str(),
+        badges(f, style),
     )?;
+    if let Some(v) = &f.verification {
+        if v.status != VerifyStatus::Active {
+            writeln!(out, "      live check: {}", escape(&v.reason))?;
+        }
+    }
+    if let Some(r) = f.revocation.as_ref().and_then(|r| r.reason.as_ref()) {
+        writeln!(out, "      revocation list: {}", escape(r))?;
+    }
     if let Some(c) = &f.provenance.commit {
         writeln!(
             out,
@@ -88,4 +97,28 @@ fn write_finding(
     writeln!(out, "      {}", style.paint("2", &escape(f.snippet.trim())))?;
     writeln!(out, "      secret {shown}  fingerprint {}", f.fingerprint)?;
     Ok(())
+}
+
+/// `[ACTIVE]`, `[inactive]`, `[unverified]`, and the revocation list's answer.
+fn badges(f: &Finding, style: &Style) -> String {
+    let mut s = String::new();
+    if let Some(v) = &f.verification {
+        let (code, text) = match v.status {
+            VerifyStatus::Active => ("1;41;97", "[ACTIVE]"),
+            VerifyStatus::Inactive => ("32", "[inactive]"),
+            VerifyStatus::Unknown => ("33", "[unverified]"),
+        };
+        s.push_str("  ");
+        s.push_str(&style.paint(code, text));
+    }
+    if let Some(r) = &f.revocation {
+        let (code, text) = match r.status {
+            RevocationStatus::Active => ("1;31", "[not revoked]"),
+            RevocationStatus::Revoked => ("32", "[revoked]"),
+            RevocationStatus::Unknown => ("33", "[revocation unknown]"),
+        };
+        s.push_str("  ");
+        s.push_str(&style.paint(code, text));
+    }
+    s
 }

@@ -221,6 +221,53 @@ fn build_rule(spec: RuleSpec, file: &str, thorough: bool) -> Result<Rule, Vec<Ru
         if v.active.is_empty() {
             problem("verify.active lists no status code".into());
         }
+        match crate::verify::http::host_of(&v.url) {
+            Some(h) if h.contains(['{', '}', '@']) => problem(format!(
+                "verify.url host `{h}` must be a literal host (no placeholder, no credentials)"
+            )),
+            _ => {}
+        }
+        let texts = std::iter::once(v.url.as_str())
+            .chain(v.headers.values().map(String::as_str))
+            .chain(v.body.as_deref());
+        let mut has_secret = false;
+        for t in texts {
+            let mut rest = t;
+            while let Some(i) = rest.find('{') {
+                let tail = &rest[i..];
+                if tail.starts_with("{secret}") {
+                    has_secret = true;
+                } else if let Some(end) = tail.find('}').filter(|&end| {
+                    end > 1
+                        && tail[1..end]
+                            .bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                }) {
+                    problem(format!(
+                        "verify uses unknown placeholder `{}`; only `{{secret}}` is supported",
+                        &tail[..=end]
+                    ));
+                }
+                rest = &tail[1..];
+            }
+        }
+        if !has_secret {
+            problem(
+                "verify never sends the key: put `{secret}` in the URL, a header or the body"
+                    .into(),
+            );
+        }
+        if let Some(code) = v.active.iter().find(|c| v.inactive.contains(c)) {
+            problem(format!("verify status {code} is both active and inactive"));
+        }
+        if let Some(code) = v
+            .active
+            .iter()
+            .chain(&v.inactive)
+            .find(|c| !(100..=599).contains(*c))
+        {
+            problem(format!("verify status {code} is not an HTTP status code"));
+        }
         if !matches!(v.method.as_str(), "GET" | "POST" | "HEAD") {
             problem(format!(
                 "verify.method `{}` must be GET, POST or HEAD",

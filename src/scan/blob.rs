@@ -257,6 +257,8 @@ fn make_finding(
         snippet: snippet(data, m, all),
         fingerprint: fingerprint(&rule.id, secret_bytes),
         secret,
+        verification: None,
+        revocation: None,
     }
 }
 

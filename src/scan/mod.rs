@@ -66,6 +66,8 @@ pub struct ScanOutcome {
     pub warnings: Vec<Warning>,
     /// True when some input could not be scanned, so the result may miss secrets.
     pub incomplete: bool,
+    /// What the opt-in network checks found (`--verify`, `--revocation-endpoint`).
+    pub checks: Option<crate::verify::Summary>,
 }
 
 impl ScanOutcome {
