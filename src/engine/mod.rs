@@ -93,8 +93,11 @@ impl Engine {
                 }
             }
         }
+        // A DFA: one table lookup per byte. The keyword set is small (a few hundred short
+        // literals), so its tables stay small, and the overlapping search walks every byte.
         let automaton = AhoCorasick::builder()
             .ascii_case_insensitive(true)
+            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
             .build(&patterns)
             .expect("keywords are plain literals");
         Engine {
@@ -104,6 +107,12 @@ impl Engine {
             allow_values,
             allow_finder: memmem::Finder::new(ALLOW_MARKER),
         }
+    }
+
+    /// True when `data` contains any rule's keyword (a cheap test before decoding layers
+    /// rescan text).
+    pub fn has_keyword(&self, data: &[u8]) -> bool {
+        self.automaton.is_match(data)
     }
 
     /// The rules, in the order [`RawMatch::rule`] indexes.

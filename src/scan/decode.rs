@@ -51,8 +51,19 @@ pub struct DecodeScratch {
 
 /// True for bytes of the base64 alphabets (standard and URL-safe).
 fn is_b64(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_')
+    B64_BYTES[b as usize]
 }
+
+const B64_BYTES: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = b.is_ascii_alphanumeric() || b == b'+' || b == b'/' || b == b'-' || b == b'_';
+        i += 1;
+    }
+    t
+};
 
 /// Finds secrets visible only after one decoding step.
 pub fn find(
@@ -64,6 +75,15 @@ pub fn find(
     ds.windows.clear();
     ds.runs.clear();
     collect_b64_runs(data, &mut ds.runs);
+    // A base64 run opens a window only when it decodes to printable text holding one of the
+    // rules' keywords: long identifiers and hashes in code cost one decode, not a rescan.
+    let mut runs = std::mem::take(&mut ds.runs);
+    runs.retain(|&run| {
+        ds.text.clear();
+        ds.map.clear();
+        decode_b64(data, run.0, run, ds) && engine.has_keyword(&ds.text)
+    });
+    ds.runs = runs;
     let mut escape_windows = Vec::new();
     collect_escapes(data, &mut escape_windows);
     if escape_windows.is_empty() && ds.runs.is_empty() {
@@ -146,6 +166,11 @@ fn push_window(data: &[u8], windows: &mut Vec<(usize, usize)>, s: usize, e: usiz
 /// Positions of `\/`, `\\`, `\"`, `\uXXXX` and `%XX`.
 fn collect_escapes(data: &[u8], out: &mut Vec<(usize, usize)>) {
     for i in memchr::memchr2_iter(b'\\', b'%', data) {
+        // `\"` and `\\` never stand inside a key, and they are everywhere in code: they are
+        // decoded inside a window opened by another escape but never open one themselves.
+        if matches!(data.get(i..i + 2), Some(b"\\\"") | Some(b"\\\\")) {
+            continue;
+        }
         if escape_len(data, i).is_some() {
             push_window(data, out, i, i + 1);
         }
@@ -192,26 +217,36 @@ fn hex(b: u8) -> Option<u8> {
 
 /// Runs of base64 characters long enough to hold a key, bounded by non-base64 bytes.
 fn collect_b64_runs(data: &[u8], out: &mut Vec<(usize, usize)>) {
-    let mut i = 0;
+    // Only runs of at least MIN_B64 bytes matter, so probe the last byte a run starting at `i`
+    // would need: when it is not base64, no run of that length starts anywhere in
+    // `i..=probe`, and the scan jumps past it. Ordinary code and logs cost about one lookup per
+    // MIN_B64 bytes instead of one per byte. Invariant: `i` is 0 or follows a non-base64 byte
+    // (or a run already handled).
     let n = data.len();
-    while i < n {
-        if !is_b64(data[i]) {
-            i += 1;
+    let mut i = 0;
+    while i + MIN_B64 <= n {
+        let probe = i + MIN_B64 - 1;
+        if !is_b64(data[probe]) {
+            i = probe + 1;
             continue;
         }
-        let start = i;
-        while i < n && is_b64(data[i]) {
-            i += 1;
+        let mut start = probe;
+        while start > i && is_b64(data[start - 1]) {
+            start -= 1;
         }
-        let mut end = i;
-        while end < n && end - i < 2 && data[end] == b'=' {
+        let mut body_end = probe + 1;
+        while body_end < n && is_b64(data[body_end]) {
+            body_end += 1;
+        }
+        let mut end = body_end;
+        while end < n && end - body_end < 2 && data[end] == b'=' {
             end += 1;
         }
-        let len = i - start;
-        if (MIN_B64..=MAX_B64).contains(&len) && plausible_b64(&data[start..i]) {
+        let len = body_end - start;
+        if (MIN_B64..=MAX_B64).contains(&len) && plausible_b64(&data[start..body_end]) {
             out.push((start, end));
         }
-        i = end.max(i);
+        i = end;
     }
 }
 

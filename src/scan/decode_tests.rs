@@ -50,3 +50,59 @@ fn allow_marker_on_the_line_suppresses() {
     let enc = GH.replace('_', "%5F");
     assert!(found(&format!("x={enc} # keysweep:allow\n")).is_empty());
 }
+
+/// The skipping run finder agrees with a plain byte-by-byte scan on mixed input.
+#[test]
+fn b64_run_finder_matches_a_naive_scan() {
+    fn naive(data: &[u8]) -> Vec<(usize, usize)> {
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < data.len() {
+            if !is_b64(data[i]) {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            while i < data.len() && is_b64(data[i]) {
+                i += 1;
+            }
+            let mut end = i;
+            while end < data.len() && end - i < 2 && data[end] == b'=' {
+                end += 1;
+            }
+            let len = i - start;
+            if (MIN_B64..=MAX_B64).contains(&len) && plausible_b64(&data[start..i]) {
+                out.push((start, end));
+            }
+            i = end.max(i);
+        }
+        out
+    }
+    let mut state = 0x1234_5678_9abc_def0u64;
+    let alphabet = b"aZ09+/=_- .\n\"Qx7";
+    let mut runs_seen = 0;
+    for round in 0..200 {
+        let len = 10 + round * 7;
+        let data: Vec<u8> = (0..len)
+            .map(|k| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                // Long stretches of base64 bytes, broken now and then.
+                if (k / 20) % 3 == 0 {
+                    alphabet[(state % 4) as usize]
+                } else {
+                    alphabet[(state % alphabet.len() as u64) as usize]
+                }
+            })
+            .collect();
+        let mut fast = Vec::new();
+        collect_b64_runs(&data, &mut fast);
+        assert_eq!(fast, naive(&data), "round {round}");
+        runs_seen += fast.len();
+    }
+    assert!(
+        runs_seen > 50,
+        "the input must exercise real runs ({runs_seen})"
+    );
+}
