@@ -775,8 +775,12 @@ def neg_near_misses(g, count):
     out = []
     for _ in range(count):
         k = near_miss(g)
-        out.append(g.pick(["token = \"%s\"" % k, "%s" % k, "Authorization: Bearer %s" % k,
-                           "  \"apiKey\": \"%s\"," % k]))
+        # Where near-misses really sit: validator tests and format docs. Not in `token = "..."`
+        # assignments: a random value assigned to a secret-named variable is rightly reported by
+        # the generic rules whatever its shape.
+        out.append(g.pick(["    assert!(!looks_valid(\"%s\"));" % k, "%s" % k,
+                           "| rejected | `%s` | wrong length, alphabet or checksum |" % k,
+                           "    (\"%s\", false)," % k]))
     return out
 
 
