@@ -76,6 +76,12 @@ pub struct ManifestEntry<'a> {
     pub mask: &'a Mask,
     /// The token written in its place.
     pub replacement: String,
+    /// The live check's answer, with `--verify` (never the secret).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verification: Option<&'a crate::finding::Verification>,
+    /// The revocation endpoint's answer, with `--revocation-endpoint`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revocation: Option<&'a crate::finding::Revocation>,
 }
 
 /// What scanning a stream for redaction found.
@@ -87,6 +93,8 @@ pub struct Plan {
     pub bytes: u64,
     /// Matches suppressed by `keysweep:allow` (left in place).
     pub suppressed_inline: usize,
+    /// The findings behind the masks (for `--verify`; bounded by the number of secrets).
+    pub findings: Vec<crate::finding::Finding>,
 }
 
 /// Pass 1: scans `reader` (binary content included: a redacted copy must be safe whatever it
@@ -113,6 +121,7 @@ pub fn plan<R: Read>(
         masks,
         bytes: result.bytes,
         suppressed_inline: result.suppressed_inline,
+        findings: result.findings,
     })
 }
 

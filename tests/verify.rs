@@ -1266,3 +1266,75 @@ fn rules_check_rejects_verify_blocks_that_cannot_work() {
     );
     sb.cmd().args(["rules", "check"]).arg(&ok).assert().code(0);
 }
+
+// ---------------------------------------------------------------------------------------------
+// redact --verify.
+
+#[test]
+fn redact_records_live_check_results_in_the_manifest_and_check_listing() {
+    let server = Server::start(bearer_handler);
+    let sb = Sandbox::new();
+    sb.write("app.log", format!("a {T_ACTIVE}\nb {T_INACTIVE}\n"));
+    let mut args = vec![
+        "redact".to_string(),
+        "app.log".into(),
+        "-o".into(),
+        "safe.log".into(),
+        "--manifest".into(),
+        "masked.jsonl".into(),
+        "--no-config".into(),
+        "--rules".into(),
+        RULES.into(),
+    ];
+    args.extend(verify_args(&server.base, &[]));
+    let out = sb.cmd().args(&args).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let manifest = std::fs::read_to_string(sb.path().join("masked.jsonl")).unwrap();
+    let entries: Vec<Value> = manifest
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(entries.len(), 2);
+    assert_eq!(entries[0]["verification"]["status"], "active");
+    assert_eq!(entries[1]["verification"]["status"], "inactive");
+    for s in [T_ACTIVE, T_INACTIVE] {
+        assert!(!manifest.contains(s), "raw secret in the manifest");
+        let copy = std::fs::read_to_string(sb.path().join("safe.log")).unwrap();
+        assert!(!copy.contains(s), "raw secret in the redacted copy");
+    }
+    // --check prints the status next to each would-be redaction.
+    let mut check = vec![
+        "redact".to_string(),
+        "app.log".into(),
+        "--check".into(),
+        "--no-config".into(),
+        "--rules".into(),
+        RULES.into(),
+    ];
+    check.extend(verify_args(&server.base, &[]));
+    let out = sb.cmd().args(&check).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let listing = String::from_utf8(out.stdout).unwrap();
+    assert!(listing.contains("[active:"), "{listing}");
+    assert!(listing.contains("[inactive:"), "{listing}");
+    // Without --verify, redact opens no connection.
+    let before = server.connections();
+    sb.cmd()
+        .args([
+            "redact",
+            "app.log",
+            "--check",
+            "--no-config",
+            "--rules",
+            RULES,
+        ])
+        .args(strs(&overrides(&server.base)))
+        .assert()
+        .code(1);
+    assert_eq!(server.connections(), before);
+}

@@ -56,6 +56,8 @@ pub struct RedactArgs {
     pub archives: ArchiveArgs,
     #[command(flatten)]
     pub rules: RuleArgs,
+    #[command(flatten)]
+    pub verify: super::VerifyArgs,
     /// No summary on stderr (warnings are still printed).
     #[arg(short, long)]
     pub quiet: bool,
@@ -104,35 +106,30 @@ pub fn run(args: RedactArgs) -> Result<ExitStatus> {
     }
     let config = common::load_config(&args.rules, Path::new("."))?;
     let engine = common::build_engine(&args.rules, config.as_ref())?;
+    let checks = common::check_settings(&args.verify, config.as_ref(), &engine)?;
     let opts = BlobOptions {
         skip_binary: false,
         archive: args.archives.limits(),
         ..Default::default()
     };
     if args.check {
-        return check(&args, &engine, &opts, started);
+        return check(&args, &engine, &opts, &checks, started);
     }
     let jobs = plan_jobs(&args)?;
-    let mut manifest: Vec<u8> = Vec::new();
     let mut totals = Totals::default();
     let mut scratch = engine.scratch();
     let mut buf = Vec::new();
+    let mut done: Vec<(&Job, Vec<Mask>)> = Vec::new();
+    let mut found = scan::ScanOutcome::default();
     for job in &jobs {
         match redact_one(&engine, &mut scratch, &mut buf, &opts, job, &args) {
-            Ok((masks, bytes)) => {
+            Ok((masks, bytes, findings)) => {
                 totals.files += 1;
                 totals.bytes += bytes;
                 totals.masked += masks.len() as u64;
                 totals.changed += u64::from(!masks.is_empty());
-                for m in &masks {
-                    let entry = ManifestEntry {
-                        file: &job.display,
-                        mask: m,
-                        replacement: m.replacement(),
-                    };
-                    serde_json::to_writer(&mut manifest, &entry)?;
-                    manifest.push(b'\n');
-                }
+                found.findings.extend(findings);
+                done.push((job, masks));
             }
             Err(e) => {
                 totals.warnings += 1;
@@ -142,6 +139,28 @@ pub fn run(args: RedactArgs) -> Result<ExitStatus> {
                     escape(&format!("{e:#}"))
                 );
             }
+        }
+    }
+    // Opt-in network checks of what was masked; the answers go into the manifest.
+    common::apply_checks(&mut found, &engine, &checks, args.quiet);
+    let by_fingerprint: std::collections::HashMap<&str, &keysweep::finding::Finding> = found
+        .findings
+        .iter()
+        .map(|f| (f.fingerprint.as_str(), f))
+        .collect();
+    let mut manifest: Vec<u8> = Vec::new();
+    for (job, masks) in &done {
+        for m in masks {
+            let f = by_fingerprint.get(m.fingerprint.as_str());
+            let entry = ManifestEntry {
+                file: &job.display,
+                mask: m,
+                replacement: m.replacement(),
+                verification: f.and_then(|f| f.verification.as_ref()),
+                revocation: f.and_then(|f| f.revocation.as_ref()),
+            };
+            serde_json::to_writer(&mut manifest, &entry)?;
+            manifest.push(b'\n');
         }
     }
     if let Some(path) = &args.manifest {
@@ -177,6 +196,7 @@ fn check(
     args: &RedactArgs,
     engine: &Engine,
     opts: &BlobOptions,
+    checks: &common::Checks,
     started: std::time::Instant,
 ) -> Result<ExitStatus> {
     let mut outcome = scan::ScanOutcome::default();
@@ -192,17 +212,23 @@ fn check(
         outcome.merge(scan::scan_files(engine, walked, opts, &progress));
     }
     outcome.sort();
+    common::apply_checks(&mut outcome, engine, checks, args.quiet);
     let stdout = io::stdout();
     let mut w = BufWriter::new(stdout.lock());
     for f in &outcome.findings {
+        let status = match &f.verification {
+            Some(v) => format!(" [{}: {}]", v.status.as_str(), v.reason),
+            None => String::new(),
+        };
         writeln!(
             w,
-            "{}:{}:{}: {} {}",
+            "{}:{}:{}: {} {}{}",
             escape(&f.provenance.path),
             f.location.line,
             f.location.column,
             f.rule_id,
-            redact::token(&f.rule_id, &f.fingerprint)
+            redact::token(&f.rule_id, &f.fingerprint),
+            escape(&status)
         )?;
     }
     w.flush()?;
@@ -372,7 +398,7 @@ fn redact_one(
     opts: &BlobOptions,
     job: &Job,
     args: &RedactArgs,
-) -> Result<(Vec<Mask>, u64)> {
+) -> Result<(Vec<Mask>, u64, Vec<keysweep::finding::Finding>)> {
     let mut input = match &job.src {
         Some(p) => Input::File(File::open(p).context("cannot open")?),
         None => {
@@ -439,7 +465,7 @@ fn redact_one(
                 .with_context(|| format!("cannot write {}", path.display()))?;
         }
     }
-    Ok((masks, plan.bytes))
+    Ok((masks, plan.bytes, plan.findings))
 }
 
 /// Writes through a temporary file in the destination's directory, then renames it over `path`.
