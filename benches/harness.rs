@@ -173,7 +173,7 @@ fn make_logs(dir: &Path) {
                 4 => format!("commit {} sha256:{}{}\n", rng.word(40), rng.word(32), rng.word(32)),
                 _ => format!("DEBUG cache miss key=user:{} ttl=300 shard={}\n", rng.word(6), rng.below(16)),
             };
-            let line = if n % 100_000 == 0 {
+            let line = if n.is_multiple_of(100_000) {
                 format!(
                     "WARN leaked header Authorization: token {}\n",
                     PLANTED[(n / 100_000) as usize % 3]
