@@ -100,7 +100,7 @@ impl Baseline {
         let file: BaselineFile = toml::from_str(text).map_err(|e| {
             err(format!(
                 "not a keysweep baseline: {}",
-                e.to_string().lines().collect::<Vec<_>>().join(" ")
+                crate::sanitize::toml_error(&e, text)
             ))
         })?;
         if file.version != BASELINE_VERSION {
@@ -112,8 +112,13 @@ impl Baseline {
         for e in &file.entries {
             if !is_fingerprint(&e.fingerprint) {
                 return Err(err(format!(
-                    "`{}` is not a fingerprint (64 lowercase hex digits)",
-                    e.fingerprint
+                    "`{}` is not a fingerprint (64 lowercase hex digits){}",
+                    shown_value(&e.fingerprint),
+                    if e.fingerprint.len() >= 16 {
+                        "; was a secret pasted instead of its fingerprint?"
+                    } else {
+                        ""
+                    }
                 )));
             }
         }
@@ -176,6 +181,16 @@ impl Baseline {
 
 fn toml_str(s: &str) -> String {
     toml::Value::String(s.to_string()).to_string()
+}
+
+/// How a bad baseline value is shown in an error: in full when short, else a redacted preview
+/// (people paste the secret itself where its fingerprint belongs).
+fn shown_value(v: &str) -> String {
+    if v.len() < 16 {
+        crate::sanitize::escape(v)
+    } else {
+        crate::sanitize::escape(&crate::finding::Secret::new(v.as_bytes()).redacted())
+    }
 }
 
 /// True for 64 lowercase hex digits.

@@ -109,7 +109,7 @@ impl Config {
         })?;
         let mut config: Config = toml::from_str(&text).map_err(|e| ConfigError::Parse {
             path: path.display().to_string(),
-            message: e.to_string().lines().collect::<Vec<_>>().join(" "),
+            message: crate::sanitize::toml_error(&e, &text),
         })?;
         config.path = Some(path.to_path_buf());
         Ok(config)

@@ -26,7 +26,7 @@ fn main() -> ExitCode {
             if is_broken_pipe(&err) {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("keysweep: error: {err:#}");
+            eprintln!("keysweep: error: {}", error_text(&err));
             ExitCode::from(ExitStatus::Error.code(findings_code))
         }
     }
@@ -43,6 +43,26 @@ fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Merge(args) => cli::merge_cmd::run(args),
         Command::Revoke(args) => cli::revoke_cmd::run(args),
     }
+}
+
+/// The error and its causes joined with `: `, skipping a cause whose text its parent already
+/// shows (thiserror messages often embed their source), each line escaped for the terminal.
+fn error_text(err: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in err.chain() {
+        let s = cause.to_string();
+        if out.contains(&s) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&s);
+    }
+    out.lines()
+        .map(keysweep::sanitize::escape)
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {

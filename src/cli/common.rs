@@ -341,7 +341,24 @@ pub fn write_output_file(
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
+    if !dir.is_dir() {
+        bail!(
+            "{}: cannot create file: directory {} does not exist",
+            path.display(),
+            dir.display()
+        );
+    }
     let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                e.to_string()
+                    .split(" at path")
+                    .next()
+                    .unwrap_or("")
+                    .to_string(),
+            )
+        })
         .with_context(|| format!("{}: cannot create file", path.display()))?;
     {
         let mut w = io::BufWriter::new(tmp.as_file_mut());
@@ -376,6 +393,7 @@ pub fn print_warnings_and_summary(outcome: &ScanOutcome, out: &OutputArgs, hint:
         (s.skipped_too_large, "too large"),
         (s.skipped_allowlisted, "allowlisted"),
         (s.skipped_special, "special"),
+        (s.skipped_symlinks, "symlinks"),
     ] {
         if n > 0 {
             skipped.push(format!("{n} {what}"));

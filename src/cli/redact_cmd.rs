@@ -132,6 +132,14 @@ pub fn run(args: RedactArgs) -> Result<ExitStatus> {
                 done.push((job, masks));
             }
             Err(e) => {
+                // The reader of stdout went away (`| head`): stop quietly, as every command does.
+                let broken_pipe = e.chain().any(|c| {
+                    c.downcast_ref::<io::Error>()
+                        .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+                });
+                if broken_pipe && matches!(job.dest, Some(Dest::Stdout)) {
+                    return Err(e);
+                }
                 totals.warnings += 1;
                 eprintln!(
                     "keysweep: warning: {}: {}; no copy written",

@@ -57,6 +57,15 @@ pub struct Scratch {
     matches: Vec<RawMatch>,
     /// Matches dropped by an inline `keysweep:allow` during the last scan.
     pub suppressed_inline: usize,
+    suppressed_starts: Vec<usize>,
+}
+
+impl Scratch {
+    /// Where each match dropped by `keysweep:allow` in the last scan started, so a chunked
+    /// scan can count only those in its own range.
+    pub fn suppressed_starts(&self) -> &[usize] {
+        &self.suppressed_starts
+    }
 }
 
 /// The compiled rule set plus its keyword automaton.
@@ -129,6 +138,7 @@ impl Engine {
             candidates: Vec::new(),
             matches: Vec::new(),
             suppressed_inline: 0,
+            suppressed_starts: Vec::new(),
         }
     }
 
@@ -138,6 +148,7 @@ impl Engine {
         scratch.candidates.clear();
         scratch.matches.clear();
         scratch.suppressed_inline = 0;
+        scratch.suppressed_starts.clear();
         self.collect_windows(data, scratch);
         let touched = std::mem::take(&mut scratch.touched);
         for &ri in &touched {
@@ -273,6 +284,7 @@ impl Engine {
         let (ls, le) = line_bounds(data, s, s + 1);
         if self.allow_finder.find(&data[ls..le]).is_some() {
             scratch.suppressed_inline += 1;
+            scratch.suppressed_starts.push(s);
             return None;
         }
         Some(Rank {

@@ -65,7 +65,7 @@ fn parse_rules(
     let parsed: RuleFile = match toml::from_str(text) {
         Ok(f) => f,
         Err(e) => {
-            let message = e.to_string().lines().collect::<Vec<_>>().join(" ");
+            let message = crate::sanitize::toml_error(&e, text);
             return (
                 Vec::new(),
                 vec![RuleProblem {

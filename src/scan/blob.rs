@@ -54,7 +54,7 @@ pub fn scan_bytes(
     result.suppressed_inline = scratch.suppressed_inline;
     let decoded = decode::find(engine, scratch, data, &mut DecodeScratch::default());
     let (all, secrets) = combine(engine, plain, decoded);
-    let mut lines = LineCursor::new(1);
+    let mut lines = LineCursor::new(1, 0, 0);
     for (m, secret) in all.iter().zip(&secrets) {
         result.findings.push(make_finding(
             engine,
@@ -74,23 +74,64 @@ pub fn scan_bytes(
 pub fn scan_reader<R: Read>(
     engine: &Engine,
     scratch: &mut Scratch,
-    mut reader: R,
+    reader: R,
     provenance: &Provenance,
     skip_binary: bool,
     chunk: usize,
     buf: &mut Vec<u8>,
 ) -> io::Result<BlobResult> {
+    let chunking = Chunking {
+        chunk,
+        margin: MARGIN,
+    };
+    scan_reader_in(
+        engine,
+        scratch,
+        reader,
+        provenance,
+        skip_binary,
+        chunking,
+        buf,
+    )
+}
+
+/// How a stream is cut: `chunk` new bytes per step, with `margin` bytes of context kept on
+/// both sides. Findings equal a whole-buffer scan as long as `margin` is longer than any match
+/// plus its windows (the line cap, the context span, a multi-line rule's span, a decoded run);
+/// [`MARGIN`] covers every built-in limit. A smaller margin is for tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Chunking {
+    /// Bytes newly scanned per step (at least 1).
+    pub chunk: usize,
+    /// Context kept before and after each step.
+    pub margin: usize,
+}
+
+/// [`scan_reader`] with explicit chunk geometry.
+pub fn scan_reader_in<R: Read>(
+    engine: &Engine,
+    scratch: &mut Scratch,
+    mut reader: R,
+    provenance: &Provenance,
+    skip_binary: bool,
+    chunking: Chunking,
+    buf: &mut Vec<u8>,
+) -> io::Result<BlobResult> {
+    let chunk = chunking.chunk.max(1);
+    let margin = chunking.margin;
     let mut result = BlobResult::default();
     buf.clear();
     // Absolute offset and line number of buf[0].
     let mut buf_offset: u64 = 0;
     let mut buf_line: u64 = 1;
+    // Absolute offset where the line holding buf[0] starts (it may begin in an earlier chunk).
+    let mut buf_line_start: u64 = 0;
     // Matches starting before this buffer index were reported by the previous chunk.
     let mut report_from = 0usize;
     let mut first = true;
     let mut ds = DecodeScratch::default();
     loop {
-        let want = report_from + chunk + MARGIN;
+        let want = report_from + chunk + margin;
         let eof = fill(&mut reader, buf, want)?;
         if first {
             first = false;
@@ -100,20 +141,24 @@ pub fn scan_reader<R: Read>(
                 return Ok(result);
             }
         }
-        let report_to = if eof { buf.len() } else { buf.len() - MARGIN };
+        let report_to = if eof { buf.len() } else { buf.len() - margin };
         let in_range = |m: &RawMatch| m.start >= report_from && m.start < report_to;
-        let plain: Vec<RawMatch> = engine
-            .scan(buf, scratch)
+        // Every match in the buffer takes part in overlap resolution and in masking snippets
+        // (a neighbour on the same line may belong to the previous or next chunk); only those
+        // starting in this chunk's range are reported.
+        let plain: Vec<RawMatch> = engine.scan(buf, scratch).to_vec();
+        result.suppressed_inline += scratch
+            .suppressed_starts()
             .iter()
-            .copied()
-            .filter(in_range)
-            .collect();
-        result.suppressed_inline += scratch.suppressed_inline;
-        let mut decoded = decode::find(engine, scratch, buf, &mut ds);
-        decoded.retain(|d| in_range(&d.m));
+            .filter(|&&s| s >= report_from && s < report_to)
+            .count();
+        let decoded = decode::find(engine, scratch, buf, &mut ds);
         let (matches, secrets) = combine(engine, plain, decoded);
-        let mut lines = LineCursor::new(buf_line);
+        let mut lines = LineCursor::new(buf_line, buf_offset, buf_line_start);
         for (m, secret) in matches.iter().zip(&secrets) {
+            if !in_range(m) {
+                continue;
+            }
             let f = make_finding(
                 engine,
                 buf,
@@ -130,8 +175,11 @@ pub fn scan_reader<R: Read>(
             result.bytes = buf_offset + buf.len() as u64;
             return Ok(result);
         }
-        let keep_from = report_to.saturating_sub(MARGIN);
+        let keep_from = report_to.saturating_sub(margin);
         buf_line += bytecount_newlines(&buf[..keep_from]);
+        if let Some(i) = memchr::memrchr(b'\n', &buf[..keep_from]) {
+            buf_line_start = buf_offset + i as u64 + 1;
+        }
         buf_offset += keep_from as u64;
         buf.drain(..keep_from);
         report_from = report_to - keep_from;
@@ -160,24 +208,28 @@ fn bytecount_newlines(data: &[u8]) -> u64 {
 struct LineCursor {
     pos: usize,
     line: u64,
-    line_start: usize,
+    /// Absolute offset of buffer index 0.
+    base: u64,
+    /// Absolute offset of the current line's first byte.
+    line_start: u64,
 }
 
 impl LineCursor {
-    fn new(line: u64) -> Self {
+    fn new(line: u64, base: u64, line_start: u64) -> Self {
         LineCursor {
             pos: 0,
             line,
-            line_start: 0,
+            base,
+            line_start,
         }
     }
 
-    /// Line number and start-of-line index of `at` (must not go backwards).
-    fn advance(&mut self, data: &[u8], at: usize) -> (u64, usize) {
+    /// Line number and absolute start-of-line offset of `at` (must not go backwards).
+    fn advance(&mut self, data: &[u8], at: usize) -> (u64, u64) {
         if at >= self.pos {
             for i in memchr::memchr_iter(b'\n', &data[self.pos..at]) {
                 self.line += 1;
-                self.line_start = self.pos + i + 1;
+                self.line_start = self.base + (self.pos + i + 1) as u64;
             }
             self.pos = at;
         }
@@ -236,7 +288,7 @@ fn make_finding(
     let inner_newlines = memchr::memchr_iter(b'\n', encoded).count() as u64;
     let end_column = match memchr::memrchr(b'\n', encoded) {
         Some(i) => (encoded.len() - i) as u64,
-        None => (m.end - line_start + 1) as u64,
+        None => base_offset + m.end as u64 - line_start + 1,
     };
     let secret = Secret::new(secret_bytes);
     Finding {
@@ -248,7 +300,7 @@ fn make_finding(
         provenance: provenance.clone(),
         location: Location {
             line,
-            column: (m.start - line_start + 1) as u64,
+            column: base_offset + m.start as u64 - line_start + 1,
             end_line: line + inner_newlines,
             end_column,
             byte_start: base_offset + m.start as u64,

@@ -28,8 +28,8 @@ const CONFIG: GeneralPurposeConfig = GeneralPurposeConfig::new()
 const B64_STD: GeneralPurpose = GeneralPurpose::new(&alphabet::STANDARD, CONFIG);
 const B64_URL: GeneralPurpose = GeneralPurpose::new(&alphabet::URL_SAFE, CONFIG);
 
-/// A match found only after decoding.
-#[derive(Debug, Clone)]
+/// A match found only after decoding. `Debug` shows the secret redacted.
+#[derive(Clone)]
 pub struct DecodedMatch {
     /// The match with `start`/`end` in the original bytes (the encoded span).
     pub m: RawMatch,
@@ -37,8 +37,17 @@ pub struct DecodedMatch {
     pub secret: Vec<u8>,
 }
 
-/// Reusable buffers.
-#[derive(Debug, Default)]
+impl std::fmt::Debug for DecodedMatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DecodedMatch")
+            .field("m", &self.m)
+            .field("secret", &crate::finding::Secret::new(&self.secret))
+            .finish()
+    }
+}
+
+/// Reusable buffers. They hold decoded text, so `Debug` shows only their sizes.
+#[derive(Default)]
 pub struct DecodeScratch {
     windows: Vec<(usize, usize)>,
     runs: Vec<(usize, usize)>,
@@ -47,6 +56,15 @@ pub struct DecodeScratch {
     /// from; they end where the next decoded byte's originals start.
     map: Vec<u32>,
     b64: Vec<u8>,
+}
+
+impl std::fmt::Debug for DecodeScratch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DecodeScratch")
+            .field("text_len", &self.text.len())
+            .field("b64_len", &self.b64.len())
+            .finish_non_exhaustive()
+    }
 }
 
 /// True for bytes of the base64 alphabets (standard and URL-safe).

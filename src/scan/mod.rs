@@ -34,6 +34,8 @@ pub struct ScanStats {
     pub skipped_allowlisted: u64,
     /// FIFOs, sockets and devices not opened.
     pub skipped_special: u64,
+    /// Symbolic links not followed (without `--follow`).
+    pub skipped_symlinks: u64,
     /// Matches suppressed by an inline `keysweep:allow`.
     pub suppressed_inline: u64,
     /// Findings suppressed by a baseline or `.keysweepignore`.
@@ -101,6 +103,7 @@ impl ScanOutcome {
         a.skipped_too_large += b.skipped_too_large;
         a.skipped_allowlisted += b.skipped_allowlisted;
         a.skipped_special += b.skipped_special;
+        a.skipped_symlinks += b.skipped_symlinks;
         a.suppressed_inline += b.suppressed_inline;
         a.errors += b.errors;
         a.commits_scanned += b.commits_scanned;
@@ -163,6 +166,7 @@ pub fn scan_files(
     outcome.stats.skipped_too_large = walk.skipped_too_large;
     outcome.stats.skipped_allowlisted = walk.skipped_allowlisted;
     outcome.stats.skipped_special = walk.skipped_special;
+    outcome.stats.skipped_symlinks = walk.skipped_symlinks;
     for WalkWarning {
         path,
         message,

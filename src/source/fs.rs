@@ -61,6 +61,8 @@ pub struct WalkResult {
     pub skipped_allowlisted: u64,
     /// FIFOs, sockets, devices: never opened.
     pub skipped_special: u64,
+    /// Symbolic links not followed (without `--follow`).
+    pub skipped_symlinks: u64,
     /// Problems met on the way.
     pub warnings: Vec<WalkWarning>,
 }
@@ -141,9 +143,14 @@ pub fn walk(roots: &[PathBuf], opts: &WalkOptions) -> Result<WalkResult, WalkErr
                 let entry = match entry {
                     Ok(e) => e,
                     Err(err) => {
-                        let (path, message) = describe_walk_error(&err);
+                        let (path, message, link) = describe_walk_error(&err);
                         let mut o = out.lock().unwrap();
-                        let incomplete = !message.contains("loop");
+                        // A loop or a broken link holds no content: named, counted as a
+                        // skipped link, and the scan stays complete.
+                        let incomplete = !link;
+                        if link {
+                            o.skipped_symlinks += 1;
+                        }
                         o.warnings.push(WalkWarning {
                             path,
                             message,
@@ -175,7 +182,8 @@ pub fn walk(roots: &[PathBuf], opts: &WalkOptions) -> Result<WalkResult, WalkErr
                     return WalkState::Continue;
                 }
                 if ft.is_symlink() {
-                    // Not following links: a link is not content.
+                    // Not following links: a link is not content, but it is counted.
+                    out.lock().unwrap().skipped_symlinks += 1;
                     return WalkState::Continue;
                 }
                 if !ft.is_file() {
@@ -228,9 +236,28 @@ fn is_skipped_file(skip: &[PathBuf], path: &Path) -> bool {
         && path.canonicalize().is_ok_and(|c| skip.contains(&c))
 }
 
-fn describe_walk_error(err: &ignore::Error) -> (String, String) {
+/// The path, the message, and whether the problem is a link that leads nowhere (a loop or a
+/// missing target) rather than content that could not be read.
+fn describe_walk_error(err: &ignore::Error) -> (String, String, bool) {
     match err {
-        ignore::Error::WithPath { path, err } => (display_path(path), err.to_string()),
+        ignore::Error::WithPath { path, err } => {
+            let (_, message, link) = describe_walk_error(err);
+            let is_link = std::fs::symlink_metadata(path).is_ok_and(|m| m.is_symlink());
+            let io_kind = err.io_error().map(|e| (e.kind(), e.raw_os_error()));
+            match io_kind {
+                Some((std::io::ErrorKind::NotFound, _)) if is_link => (
+                    display_path(path),
+                    "broken symbolic link (its target does not exist); skipped".into(),
+                    true,
+                ),
+                Some((_, Some(libc_eloop))) if is_link && libc_eloop == ELOOP => (
+                    display_path(path),
+                    "symbolic link loop (too many levels of links); skipped".into(),
+                    true,
+                ),
+                _ => (display_path(path), message, link),
+            }
+        }
         ignore::Error::WithDepth { err, .. } => describe_walk_error(err),
         ignore::Error::Loop { child, ancestor } => (
             display_path(child),
@@ -238,7 +265,14 @@ fn describe_walk_error(err: &ignore::Error) -> (String, String) {
                 "symbolic link loop back to {}; not followed again",
                 display_path(ancestor)
             ),
+            true,
         ),
-        other => ("-".to_string(), other.to_string()),
+        other => ("-".to_string(), other.to_string(), false),
     }
 }
+
+/// `ELOOP` on Linux and the BSDs/macOS: too many levels of symbolic links.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+const ELOOP: i32 = 40;
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+const ELOOP: i32 = 62;
