@@ -261,6 +261,8 @@ fn config_disables_rules_allowlists_paths_and_values_and_adds_rules() {
             ("github-pat".into(), "keysweep.toml".into(), 3),
             ("github-pat".into(), "src/b.env".into(), 1),
             ("github-pat".into(), "src/b.env".into(), 2),
+            // Without the inline rule, the generic YAML-style rule still reports the value.
+            ("generic-secret-env".into(), "src/c.txt".into(), 1),
         ]
     );
     sb.write("other.toml", "disable_rules = [\"github-pat\"]\n");
