@@ -217,7 +217,8 @@ fn config_disables_rules_allowlists_paths_and_values_and_adds_rules() {
     let sb = Sandbox::new();
     sb.write("fixtures/a.env", format!("T={GH1}\n"));
     sb.write("src/b.env", format!("T={GH2}\nU={GH3}\n"));
-    sb.write("src/c.txt", "token: acme_k3j9x0q2m8v7b6n5c4l1z0pq\n");
+    // Not a `token: value` line, so only the custom rule can see it.
+    sb.write("src/c.txt", "ref acme_k3j9x0q2m8v7b6n5c4l1z0pq\n");
     sb.write(
         "keysweep.toml",
         format!(
@@ -261,8 +262,6 @@ fn config_disables_rules_allowlists_paths_and_values_and_adds_rules() {
             ("github-pat".into(), "keysweep.toml".into(), 3),
             ("github-pat".into(), "src/b.env".into(), 1),
             ("github-pat".into(), "src/b.env".into(), 2),
-            // Without the inline rule, the generic YAML-style rule still reports the value.
-            ("generic-secret-env".into(), "src/c.txt".into(), 1),
         ]
     );
     sb.write("other.toml", "disable_rules = [\"github-pat\"]\n");
