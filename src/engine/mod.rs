@@ -55,8 +55,10 @@ pub struct Scratch {
     locs: Vec<Option<CaptureLocations>>,
     candidates: Vec<RawMatch>,
     matches: Vec<RawMatch>,
-    /// Matches dropped by an inline `keysweep:allow` during the last scan.
+    /// Secrets dropped by an inline `keysweep:allow` during the last scan (overlapping
+    /// matches of several rules count once, like findings).
     pub suppressed_inline: usize,
+    suppressed_spans: Vec<(usize, usize)>,
     suppressed_starts: Vec<usize>,
 }
 
@@ -138,6 +140,7 @@ impl Engine {
             candidates: Vec::new(),
             matches: Vec::new(),
             suppressed_inline: 0,
+            suppressed_spans: Vec::new(),
             suppressed_starts: Vec::new(),
         }
     }
@@ -149,6 +152,7 @@ impl Engine {
         scratch.matches.clear();
         scratch.suppressed_inline = 0;
         scratch.suppressed_starts.clear();
+        scratch.suppressed_spans.clear();
         self.collect_windows(data, scratch);
         let touched = std::mem::take(&mut scratch.touched);
         for &ri in &touched {
@@ -164,6 +168,18 @@ impl Engine {
         touched.clear();
         scratch.touched = touched;
         resolve_overlaps(&mut scratch.candidates, &mut scratch.matches);
+        // Suppressed matches collapse like findings: one per group of overlapping spans.
+        scratch.suppressed_spans.sort_unstable();
+        let mut cluster_end = 0;
+        for &(s, e) in &scratch.suppressed_spans {
+            if scratch.suppressed_starts.is_empty() || s >= cluster_end {
+                scratch.suppressed_starts.push(s);
+                cluster_end = e;
+            } else {
+                cluster_end = cluster_end.max(e);
+            }
+        }
+        scratch.suppressed_inline = scratch.suppressed_starts.len();
         &scratch.matches
     }
 
@@ -283,8 +299,7 @@ impl Engine {
         }
         let (ls, le) = line_bounds(data, s, s + 1);
         if self.allow_finder.find(&data[ls..le]).is_some() {
-            scratch.suppressed_inline += 1;
-            scratch.suppressed_starts.push(s);
+            scratch.suppressed_spans.push((s, e));
             return None;
         }
         Some(Rank {
@@ -345,24 +360,35 @@ fn context_region(data: &[u8], s: usize, e: usize, regex: &Regex) -> (usize, usi
     (lo, hi)
 }
 
-/// Keeps the best-ranked match of every group of overlapping secret spans.
+/// Keeps, among overlapping secret spans, the best-ranked ones: candidates are taken best
+/// first and each is kept unless it overlaps one already kept. A long generic match that spans
+/// two provider keys therefore loses to both, instead of chaining them into one group that
+/// keeps only a single key. `out` ends sorted by start.
 fn resolve_overlaps(candidates: &mut [RawMatch], out: &mut Vec<RawMatch>) {
-    candidates.sort_unstable_by_key(|m| (m.start, m.end, m.rule));
-    let mut i = 0;
-    while i < candidates.len() {
-        let mut best = candidates[i];
-        let mut cluster_end = best.end;
-        let mut j = i + 1;
-        while j < candidates.len() && candidates[j].start < cluster_end {
-            cluster_end = cluster_end.max(candidates[j].end);
-            if candidates[j].rank > best.rank {
-                best = candidates[j];
-            }
-            j += 1;
-        }
-        out.push(best);
-        i = j;
+    if candidates.len() <= 1 {
+        out.extend_from_slice(candidates);
+        return;
     }
+    candidates.sort_unstable_by(|a, b| {
+        b.rank
+            .cmp(&a.rank)
+            .then(a.start.cmp(&b.start))
+            .then(a.rule.cmp(&b.rule))
+    });
+    // Kept spans by start; kept spans never overlap, so only the nearest one before a
+    // candidate's end can overlap it.
+    let mut kept: std::collections::BTreeMap<usize, usize> = std::collections::BTreeMap::new();
+    for m in candidates.iter() {
+        let overlaps = kept
+            .range(..m.end)
+            .next_back()
+            .is_some_and(|(_, &end)| end > m.start);
+        if !overlaps {
+            kept.insert(m.start, m.end);
+            out.push(*m);
+        }
+    }
+    out.sort_unstable_by_key(|m| (m.start, m.end));
 }
 
 #[cfg(test)]

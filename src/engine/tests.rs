@@ -138,3 +138,53 @@ examples = ["tok_q8zr2lxt0vkp"]
     let data = b"B=tok_q8zr2lxt0vkp tok_m3nb7cd4ef6g\n";
     assert_eq!(engine.scan(data, &mut scratch).len(), 2);
 }
+
+/// Regression (found by the redaction property test): a generic match spanning two specific
+/// keys chained them into one overlap group, and only one key was reported (the other stayed
+/// unredacted). Each specific key must win its own span.
+#[test]
+fn a_generic_span_covering_two_specific_keys_loses_to_both() {
+    let text = r#"
+[[rule]]
+id = "alpha"
+title = "a"
+provider = "A"
+keywords = ["aa_"]
+regex = '''(?P<secret>aa_[a-z0-9]{12})'''
+severity = "high"
+confidence = "high"
+examples = ["aa_q8zr2lxt0vkp"]
+
+[[rule]]
+id = "beta"
+title = "b"
+provider = "B"
+keywords = ["bb_"]
+regex = '''(?P<secret>bb_[a-z0-9]{12})'''
+severity = "high"
+confidence = "high"
+examples = ["bb_q8zr2lxt0vkp"]
+
+[[rule]]
+id = "catch-all"
+title = "c"
+provider = "unknown"
+keywords = ["key="]
+regex = '''key=(?P<secret>\S{16,})'''
+generic = true
+severity = "low"
+confidence = "low"
+examples = ["key=q8zr2lxt0vkpm3nb7cd4"]
+"#;
+    let (rules, problems) = parse_rule_text("test.toml", text);
+    assert!(problems.is_empty(), "{problems:?}");
+    let engine = Engine::new(rules);
+    let mut scratch = engine.scratch();
+    let data = b"key=aa_q8zr2lxt0vkp;bb_m3nb7cd4ef6g\n";
+    let ids: Vec<&str> = engine
+        .scan(data, &mut scratch)
+        .iter()
+        .map(|m| engine.rules()[m.rule as usize].id.as_str())
+        .collect();
+    assert_eq!(ids, ["alpha", "beta"]);
+}
