@@ -47,7 +47,7 @@ B64 = ALNUM + "+/"
 # A random value that happens to spell one is drawn again: the filter drops such values by
 # design, and the corpus measures the rules, not that trade-off.
 PLACEHOLDER_WORDS = [
-    "xxxx", "****", "....", "example", "your_", "your-", "yourapi", "yourkey", "yoursecret",
+    "xxxx", "****", "...", "example", "your_", "your-", "yourapi", "yourkey", "yoursecret",
     "yourtoken", "placeholder", "changeme", "change_me", "redacted", "filtered", "dummy",
     "insert", "replace_me", "replaceme", "fake", "sample", "notreal", "not_real", "secret_here",
     "key_here", "token_here", "<", ">", "${", "{{", "}}", "$(", "%s", "%(",
@@ -290,7 +290,8 @@ SPECS = [
     S("cloudflare-origin-ca-key", "prefix", lambda g: "v1.0-" + g.hex(24) + "-" + g.hex(146)),
     S("heroku-api-key", "prefix", lambda g: "HRKU-" + g.b64url(60)),
     S("heroku-api-key-legacy", "assign", lambda g: g.uuid4(), var="HEROKU_API_KEY"),
-    S("alibaba-access-key-id", "prefix", lambda g: "LTAI" + g.alnum(g.pick([16, 20]))),
+    # 16 or 24 characters in all: the older and the current AccessKey id lengths.
+    S("alibaba-access-key-id", "prefix", lambda g: "LTAI" + g.alnum(g.pick([12, 20]))),
     S("alibaba-access-key-secret", "assign", lambda g: g.alnum(30),
       var="ALIBABA_CLOUD_ACCESS_KEY_SECRET"),
     S("ibm-cloud-api-key", "assign", lambda g: g.b64url(44), var="IBM_CLOUD_API_KEY",
