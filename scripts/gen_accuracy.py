@@ -47,7 +47,7 @@ B64 = ALNUM + "+/"
 # A random value that happens to spell one is drawn again: the filter drops such values by
 # design, and the corpus measures the rules, not that trade-off.
 PLACEHOLDER_WORDS = [
-    "xxxx", "****", "....", "example", "your_", "your-", "yourapi", "yourkey", "yoursecret",
+    "xxxx", "****", "...", "example", "your_", "your-", "yourapi", "yourkey", "yoursecret",
     "yourtoken", "placeholder", "changeme", "change_me", "redacted", "filtered", "dummy",
     "insert", "replace_me", "replaceme", "fake", "sample", "notreal", "not_real", "secret_here",
     "key_here", "token_here", "<", ">", "${", "{{", "}}", "$(", "%s", "%(",
@@ -290,7 +290,8 @@ SPECS = [
     S("cloudflare-origin-ca-key", "prefix", lambda g: "v1.0-" + g.hex(24) + "-" + g.hex(146)),
     S("heroku-api-key", "prefix", lambda g: "HRKU-" + g.b64url(60)),
     S("heroku-api-key-legacy", "assign", lambda g: g.uuid4(), var="HEROKU_API_KEY"),
-    S("alibaba-access-key-id", "prefix", lambda g: "LTAI" + g.alnum(g.pick([16, 20]))),
+    # 16 or 24 characters in all: the older and the current AccessKey id lengths.
+    S("alibaba-access-key-id", "prefix", lambda g: "LTAI" + g.alnum(g.pick([12, 20]))),
     S("alibaba-access-key-secret", "assign", lambda g: g.alnum(30),
       var="ALIBABA_CLOUD_ACCESS_KEY_SECRET"),
     S("ibm-cloud-api-key", "assign", lambda g: g.b64url(44), var="IBM_CLOUD_API_KEY",
@@ -385,6 +386,420 @@ SPECS = [
     S("jenkins-api-token", "assign", lambda g: "11" + g.hex(32), var="JENKINS_API_TOKEN"),
     S("drone-ci-token", "assign", lambda g: g.alnum(32), var="DRONE_TOKEN"),
 ]
+
+
+# --- the rules added after the first 141 (messaging, observability, SaaS, keys, URLs, files,
+# generic catch-alls). Same principle: built from each FORMAT, never from a rule's examples. ---
+
+def digits_n(g, lo, hi):
+    n = g.int(lo, hi)
+    return g.pick("123456789") + g.s(DIGITS, n - 1)
+
+
+def literal(g, n, extra=""):
+    """A random value with at least one letter and one digit (generic rules want both)."""
+    while True:
+        v = g.alnum(1) + g.clean(ALNUM + extra, n - 2) + g.alnum(1)
+        if any(c.isdigit() for c in v) and any(c.isalpha() for c in v):
+            return v
+
+
+def password(g):
+    return literal(g, g.int(14, 22), "_-~")
+
+
+def jwt_token(g, header, payload, sig_bytes):
+    enc = lambda d: b64url_nopad(json.dumps(d, separators=(",", ":")).encode())
+    return enc(header) + "." + enc(payload) + "." + b64url_nopad(g.bytes(sig_bytes))
+
+
+def any_jwt(g):
+    alg, sig = g.pick([("HS256", 32), ("RS256", 256), ("ES256", 64)])
+    now = g.int(1690000000, 1760000000)
+    return jwt_token(g, {"alg": alg, "typ": "JWT"},
+                     {"sub": g.clean(LOWER + DIGITS, 12), "iss": "https://auth.%s.io/" % g.clean(LOWER, 6),
+                      "iat": now, "exp": now + g.int(3600, 10**8), "scope": "read write"}, sig)
+
+
+def supabase_service_jwt(g):
+    now = g.int(1690000000, 1760000000)
+    return jwt_token(g, {"alg": "HS256", "typ": "JWT"},
+                     {"iss": "supabase", "ref": g.clean(LOWER, 20), "role": "service_role",
+                      "iat": now, "exp": now + 10 * 365 * 86400}, 32)
+
+
+def discord_bot(g):
+    user_id = digits_n(g, 18, 19)
+    return b64url_nopad(user_id.encode()) + "." + g.b64url(6) + "." + g.b64url(38)
+
+
+def sentry_org_token(g):
+    org = g.clean(LOWER, 8)
+    claims = {"iat": g.int(1690000000, 1760000000) + 0.5, "url": "https://sentry.io",
+              "region_url": "https://us.sentry.io", "org": org}
+    body = b64url_nopad(json.dumps(claims, separators=(",", ":")).encode())
+    return "sntrys_" + body + "_" + b64_of(g.bytes(32)).rstrip("=")
+
+
+def grafana_cloud(g):
+    claims = {"o": digits_n(g, 6, 7), "n": "stack-%s-hm-read-%s" % (digits_n(g, 6, 6), g.clean(LOWER, 5)),
+              "k": g.alnum(24), "m": {"r": g.pick(["prod-us-east-0", "prod-eu-west-2"])}}
+    return "glc_" + b64_of(json.dumps(claims, separators=(",", ":")).encode())
+
+
+def grafana_legacy(g):
+    claims = {"k": g.alnum(32), "n": "ci-" + g.clean(LOWER, 5), "id": g.int(1, 999)}
+    return b64_of(json.dumps(claims, separators=(",", ":")).encode())
+
+
+def mapbox_secret(g):
+    claims = {"u": g.clean(LOWER, 8), "a": g.clean(LOWER + DIGITS, 25)}
+    return "sk." + b64url_nopad(json.dumps(claims, separators=(",", ":")).encode()) + "." + g.b64url(22)
+
+
+def teams_webhook(g):
+    url = "https://%s.webhook.office.com/webhookb2/%s@%s/IncomingWebhook/%s/%s" % (
+        g.clean(LOWER, 7), g.uuid4(), g.uuid4(), g.hex(32), g.uuid4())
+    return url + g.pick(["", "/V2" + g.b64url(40)])
+
+
+SPECS += [
+    # --- messaging, email ---
+    S("slack-bot-token", "prefix",
+      lambda g: "xoxb-%s-%s-%s" % (digits_n(g, 10, 12), digits_n(g, 12, 13), g.alnum(24))),
+    S("slack-user-token", "prefix",
+      lambda g: "xoxp-%s-%s-%s-%s" % (digits_n(g, 10, 12), digits_n(g, 12, 13),
+                                      digits_n(g, 12, 13), g.hex(32))),
+    S("slack-app-token", "prefix",
+      lambda g: "xapp-1-A%s-%s-%s" % (g.clean(UPPER + DIGITS, 10), digits_n(g, 13, 13), g.hex(64))),
+    S("slack-rotating-access-token", "prefix",
+      lambda g: "xoxe.%s-1-%s" % (g.pick(["xoxp", "xoxb"]), g.alnum(g.int(140, 160)))),
+    S("slack-refresh-token", "prefix", lambda g: "xoxe-1-" + g.alnum(g.int(140, 160))),
+    S("slack-workspace-token", "prefix",
+      lambda g: "xoxa-2-%s-%s-%s-%s" % (digits_n(g, 10, 12), digits_n(g, 12, 13),
+                                        digits_n(g, 12, 13), g.hex(64))),
+    # Older or loosely documented shapes: no structure the structured rules accept.
+    S("slack-token", "prefix",
+      lambda g: g.pick(["xoxb-%s-%s" % (digits_n(g, 12, 12), g.alnum(30)),
+                        "xoxs-%s-%s" % (digits_n(g, 10, 12), g.alnum(32)),
+                        "xoxr-%s" % g.alnum(40)])),
+    S("slack-webhook-url", "prefix",
+      lambda g: "https://hooks.slack.com/services/T%s/B%s/%s" % (
+          g.clean(UPPER + DIGITS, 10), g.clean(UPPER + DIGITS, 10), g.alnum(24))),
+    S("discord-bot-token", "assign", discord_bot, var="DISCORD_BOT_TOKEN"),
+    S("discord-webhook-url", "prefix",
+      lambda g: "https://discord.com/api/webhooks/%s/%s" % (digits_n(g, 18, 19), g.b64url(68))),
+    S("telegram-bot-token", "assign",
+      lambda g: "%s:AA%s" % (digits_n(g, 9, 10), g.b64url(33)), var="TELEGRAM_BOT_TOKEN"),
+    S("twilio-api-key-sid", "assign", lambda g: "SK" + g.hex(32), var="TWILIO_API_KEY"),
+    S("twilio-auth-token", "assign", lambda g: g.hex(32), var="TWILIO_AUTH_TOKEN"),
+    S("twilio-credentials-pair", "custom", None),
+    S("sendgrid-api-key", "prefix", lambda g: "SG." + g.b64url(22) + "." + g.b64url(43)),
+    S("mailgun-api-key", "prefix", lambda g: "key-" + g.hex(32)),
+    S("mailgun-private-key", "assign", lambda g: "%s-%s-%s" % (g.hex(32), g.hex(8), g.hex(8)),
+      var="MAILGUN_API_KEY"),
+    S("mailchimp-api-key", "prefix", lambda g: "%s-us%d" % (g.hex(32), g.int(1, 20))),
+    S("postmark-token", "assign", lambda g: g.uuid4(), var="POSTMARK_SERVER_TOKEN"),
+    S("microsoft-teams-webhook-url", "prefix", teams_webhook),
+    S("mattermost-webhook-url", "assign",
+      lambda g: "https://chat.%s.io/hooks/%s" % (g.clean(LOWER, 6), g.clean(LOWER + DIGITS, 26)),
+      var="MATTERMOST_WEBHOOK_URL"),
+    # --- observability ---
+    S("datadog-api-key", "assign", lambda g: g.hex(32), var="DATADOG_API_KEY"),
+    S("datadog-app-key", "assign", lambda g: g.hex(40), var="DATADOG_APP_KEY"),
+    S("newrelic-user-api-key", "prefix", lambda g: "NRAK-" + g.clean(UPPER + DIGITS, 27)),
+    S("newrelic-admin-api-key", "prefix", lambda g: "NRAA-" + g.hex(27)),
+    S("newrelic-insights-key", "prefix", lambda g: g.pick(["NRII-", "NRIQ-"]) + g.b64url(32)),
+    S("newrelic-browser-key", "prefix", lambda g: "NRJS-" + g.hex(19)),
+    S("newrelic-license-key", "prefix", lambda g: g.hex(36) + "NRAL"),
+    S("sentry-org-auth-token", "prefix", sentry_org_token),
+    S("sentry-user-auth-token", "prefix", lambda g: "sntryu_" + g.hex(64)),
+    S("sentry-dsn-secret", "custom", None),
+    S("grafana-cloud-token", "prefix", grafana_cloud),
+    S("grafana-service-account-token", "prefix",
+      lambda g: "glsa_" + g.alnum(32) + "_" + g.hex(8)),
+    S("grafana-api-key", "prefix", grafana_legacy),
+    S("honeycomb-ingest-key", "prefix",
+      lambda g: "hc%s%sk_%s" % (g.pick("ax"), g.pick("im"), g.clean(LOWER + DIGITS, 58))),
+    S("honeycomb-api-key", "assign", lambda g: g.alnum(22), var="HONEYCOMB_API_KEY"),
+    S("dynatrace-api-token", "prefix",
+      lambda g: "dt0c01." + g.clean(UPPER + DIGITS, 24) + "." + g.clean(UPPER + DIGITS, 64)),
+    S("pagerduty-api-key", "assign", lambda g: g.alnum(1) + g.clean(ALNUM + "_+-", 18) + g.alnum(1),
+      var="PAGERDUTY_API_KEY"),
+    S("splunk-hec-token", "assign", lambda g: g.uuid4(), var="SPLUNK_HEC_TOKEN"),
+    S("logzio-shipping-token", "assign", lambda g: g.clean(UPPER + LOWER, 32), var="LOGZIO_TOKEN"),
+    # --- SaaS ---
+    S("atlassian-api-token", "prefix",
+      lambda g: "ATATT3" + g.b64url(g.int(176, 190)) + "=" + g.clean("0123456789ABCDEF", 8)),
+    S("notion-integration-token", "prefix", lambda g: "ntn_" + g.s(DIGITS, 11) + g.alnum(35)),
+    S("notion-legacy-token", "assign", lambda g: "secret_" + g.alnum(43), var="NOTION_API_KEY"),
+    S("linear-api-key", "prefix",
+      lambda g: g.pick(["lin_api_" + g.alnum(40), "lin_oauth_" + g.hex(64)])),
+    S("airtable-pat", "prefix", lambda g: "pat" + g.alnum(14) + "." + g.hex(64)),
+    S("okta-api-token", "assign", lambda g: "00" + g.b64url(40), var="OKTA_API_TOKEN"),
+    S("auth0-client-secret", "assign", lambda g: g.b64url(64), var="AUTH0_CLIENT_SECRET"),
+    S("firebase-fcm-server-key", "prefix",
+      lambda g: "AAAA" + g.b64url(7) + ":APA91b" + g.b64url(134)),
+    S("supabase-access-token", "prefix",
+      lambda g: g.pick(["sbp_" + g.hex(40), "sb_secret_" + g.b64url(40)])),
+    S("supabase-service-role-key", "assign", supabase_service_jwt,
+      var="SUPABASE_SERVICE_ROLE_KEY"),
+    S("vercel-token", "assign", lambda g: g.alnum(24), var="VERCEL_TOKEN"),
+    S("netlify-token", "prefix", lambda g: "nfp_" + g.alnum(g.int(36, 40))),
+    S("figma-pat", "prefix", lambda g: "figd_" + g.b64url(g.int(38, 44))),
+    S("asana-pat", "assign",
+      lambda g: "%d/%s/%s:%s" % (g.int(1, 2), digits_n(g, 16, 16), digits_n(g, 16, 16), g.hex(32)),
+      var="ASANA_TOKEN"),
+    S("hubspot-private-app-token", "prefix",
+      lambda g: "pat-%s%d-%s" % (g.pick(["na", "eu", "ap"]), g.int(1, 2), g.uuid4())),
+    S("zendesk-api-token", "assign", lambda g: g.alnum(40), var="ZENDESK_API_TOKEN"),
+    S("intercom-access-token", "prefix",
+      lambda g: b64_of(("tok:%s:1:0" % g.uuid4()).encode())),
+    S("contentful-management-token", "prefix", lambda g: "CFPAT-" + g.b64url(43)),
+    S("algolia-admin-key", "assign", lambda g: g.hex(32), var="ALGOLIA_ADMIN_KEY"),
+    S("mapbox-secret-token", "prefix", mapbox_secret),
+    S("typeform-pat", "prefix", lambda g: "tfp_" + g.b64url(g.int(50, 60))),
+    # --- private keys and tokens with a structure ---
+    S("private-key-pem", "custom", None),
+    S("private-key-openssh", "custom", None),
+    S("private-key-pgp", "custom", None),
+    S("private-key-putty", "custom", None),
+    S("jwt", "prefix", any_jwt),
+    # --- connection URLs ---
+    S("postgres-url-password", "custom", None),
+    S("mysql-url-password", "custom", None),
+    S("mongodb-url-password", "custom", None),
+    S("redis-url-password", "custom", None),
+    S("amqp-url-password", "custom", None),
+    S("mssql-url-password", "custom", None),
+    S("ldap-url-password", "custom", None),
+    S("ftp-url-password", "custom", None),
+    S("smtp-url-password", "custom", None),
+    S("generic-url-password", "custom", None),
+    S("jdbc-url-password", "custom", None),
+    # --- credential files ---
+    S("npmrc-auth-token", "custom", None),
+    S("npmrc-auth", "custom", None),
+    S("pypirc-password", "custom", None),
+    S("netrc-password", "custom", None),
+    S("docker-config-auth", "custom", None),
+    S("docker-config-identity-token", "custom", None),
+    S("git-credentials", "custom", None),
+    S("htpasswd-bcrypt", "custom", None),
+    S("maven-settings-password", "custom", None),
+    # --- generic assignments and headers: a value no provider rule claims ---
+    S("generic-secret-assignment", "assign", lambda g: literal(g, g.int(24, 40)),
+      var="BILLING_SERVICE_API_KEY",
+      styles=["shell", "python", "pycall", "js", "ts", "go", "rust", "java", "json",
+              "jsoncompact", "toml", "pyenviron", "envcrlf"]),
+    S("generic-secret-env", "assign", lambda g: literal(g, g.int(24, 40)),
+      var="SEARCH_SERVICE_TOKEN", styles=["env", "ini", "yaml"]),
+    S("generic-password-assignment", "assign", lambda g: literal(g, g.int(12, 20), "!*-_+=~"),
+      var="SMTP_PASSWORD",
+      styles=["shell", "python", "pycall", "js", "ts", "go", "rust", "java", "json",
+              "jsoncompact", "toml", "pyenviron", "envcrlf"]),
+    S("generic-password-env", "assign", lambda g: literal(g, g.int(12, 20), "!*-_+=~"),
+      var="LDAP_BIND_PASSWORD", styles=["env", "ini", "yaml"]),
+    S("generic-bearer-token", "custom", None),
+    S("generic-basic-auth", "custom", None),
+    S("generic-token-auth", "custom", None),
+    S("generic-authorization-header", "custom", None),
+    S("generic-api-key-header", "custom", None),
+    S("generic-url-query-secret", "custom", None),
+    S("generic-session-cookie", "custom", None),
+]
+
+
+def crc24(data):
+    crc = 0xB704CE
+    for b in data:
+        crc ^= b << 16
+        for _ in range(8):
+            crc <<= 1
+            if crc & 0x1000000:
+                crc ^= 0x1864CFB
+    return crc & 0xFFFFFF
+
+
+def wrap(text, width):
+    return [text[i:i + width] for i in range(0, len(text), width)]
+
+
+def pem_block(g):
+    kind, size = g.pick([("RSA PRIVATE KEY", (1100, 1250)), ("PRIVATE KEY", (1150, 1300)),
+                         ("EC PRIVATE KEY", (118, 124))])
+    n = g.int(*size)
+    der = bytes([0x30, 0x82]) + (n - 4).to_bytes(2, "big") + g.bytes(n - 4)
+    return ["-----BEGIN %s-----" % kind] + wrap(b64_of(der), 64) + ["-----END %s-----" % kind]
+
+
+def openssh_block(g):
+    raw = b"openssh-key-v1\0" + g.bytes(g.int(380, 1800))
+    return (["-----BEGIN OPENSSH PRIVATE KEY-----"] + wrap(b64_of(raw), 70) +
+            ["-----END OPENSSH PRIVATE KEY-----"])
+
+
+def pgp_block(g):
+    raw = bytes([0x95]) + g.bytes(g.int(900, 1800))
+    crc = base64.b64encode(crc24(raw).to_bytes(3, "big")).decode()
+    return (["-----BEGIN PGP PRIVATE KEY BLOCK-----", "Comment: exported %d" % g.int(10**7, 10**8), ""]
+            + wrap(b64_of(raw), 64) + ["=" + crc, "-----END PGP PRIVATE KEY BLOCK-----"])
+
+
+def putty_block(g):
+    v = g.pick([2, 3])
+    lines = ["PuTTY-User-Key-File-%d: ssh-rsa" % v, "Encryption: none",
+             "Comment: rsa-key-%d" % g.int(20200101, 20251231)]
+    pub = wrap(b64_of(b"\0\0\0\x07ssh-rsa" + g.bytes(g.int(260, 270))), 64)
+    priv = wrap(b64_of(g.bytes(g.int(640, 700))), 64)
+    lines += ["Public-Lines: %d" % len(pub)] + pub + ["Private-Lines: %d" % len(priv)] + priv
+    lines.append("Private-MAC: " + g.hex(64 if v == 3 else 40))
+    return lines
+
+
+def multiline_sample(block, ext, before=(), after=(), indent=""):
+    lines = list(before) + [indent + l if l else l for l in block] + list(after)
+    secret = "\n".join(lines[len(before):len(before) + len(block)])
+    return ext, lines, len(before), secret.lstrip(" ")
+
+
+URL_SCHEMES = {
+    "postgres-url-password": [("postgres", "db.internal:5432/app"), ("postgresql+psycopg2", "pg-%s.corp.io/main")],
+    "mysql-url-password": [("mysql", "db.internal:3306/app"), ("mysql+pymysql", "mysql-%s.corp.io/shop"),
+                           ("mariadb", "10.0.3.17:3306/app")],
+    "mongodb-url-password": [("mongodb+srv", "cluster0.%s.mongodb.net/app?retryWrites=true"),
+                             ("mongodb", "mongo-0.%s.svc:27017/admin")],
+    "redis-url-password": [("redis", "cache.internal:6379/0"), ("rediss", "redis-%s.cache.corp.io:6380")],
+    "amqp-url-password": [("amqp", "mq.internal:5672/%s"), ("amqps", "rabbit-%s.corp.io/vhost")],
+    "mssql-url-password": [("mssql+pyodbc", "sql-%s.corp.io/app?driver=ODBC+Driver+18"),
+                           ("sqlserver", "10.1.2.3:1433/app")],
+    "ldap-url-password": [("ldaps", "ldap.%s.corp.io:636"), ("ldap", "dc1.corp.io:389")],
+    "ftp-url-password": [("ftp", "files.%s.io/upload"), ("sftp", "sftp.corp.io:22/in")],
+    "smtp-url-password": [("smtp", "smtp.%s.io:587"), ("smtps", "mail.corp.io:465")],
+    "generic-url-password": [("https", "proxy.%s.io:3128"), ("http", "10.0.0.5:3128"),
+                             ("git+https", "registry.%s.io/pkg.git")],
+}
+
+URL_LINES = [
+    ("env", ".env", lambda u: "DATABASE_URL=%s" % u),
+    ("python", ".py", lambda u: "engine = connect(\"%s\", pool_size=5)" % u),
+    ("yaml", ".yaml", lambda u: "  url: %s" % u),
+    ("log", ".log", lambda u: "2024-05-02 10:11:12 ERROR connection failed url=%s retrying" % u),
+]
+
+
+def url_sample(g, rule):
+    scheme, host = g.pick(URL_SCHEMES[rule])
+    host = host.replace("%s", g.clean(LOWER, 6))
+    user = g.pick(["", "svc", "app_" + g.clean(LOWER, 4), "deploy", "mq-user"])
+    if rule == "redis-url-password" and g.int(0, 1) == 0:
+        user = ""
+    pw = password(g)
+    _, ext, line = g.pick(URL_LINES)
+    return ext, [line("%s://%s:%s@%s" % (scheme, user, pw, host))], 0, pw
+
+
+def custom_samples_new(g, rule):
+    if rule in URL_SCHEMES:
+        return url_sample(g, rule)
+    if rule == "jdbc-url-password":
+        pw = password(g)
+        return g.pick([
+            (".properties", ["spring.datasource.url=jdbc:sqlserver://sql.corp.io:1433;databaseName=app;"
+                             "user=svc;password=%s;encrypt=true" % pw], 0, pw),
+            (".java", ["    String url = \"jdbc:postgresql://db.corp.io:5432/app?user=app&password=%s&ssl=true\";"
+                       % pw], 0, pw),
+        ])
+    if rule == "twilio-credentials-pair":
+        # On one line with the API host: the engine runs a rule only on the line of its keyword
+        # (`twilio`), so a curl split with `\` after the URL is a known miss (docs/accuracy.md).
+        tok = g.hex(32)
+        pair = "AC%s:%s" % (g.hex(32), tok)
+        return g.pick([
+            (".sh", ["curl -u %s https://api.twilio.com/2010-04-01/Accounts.json" % pair], 0, tok),
+            (".py", ["resp = requests.get(TWILIO_URL, auth=tuple(\"%s\".split(\":\")))" % pair], 0, tok),
+        ])
+    if rule == "sentry-dsn-secret":
+        sec = g.hex(32)
+        dsn = "https://%s:%s@o%s.ingest.sentry.io/%s" % (g.hex(32), sec, digits_n(g, 6, 6),
+                                                        digits_n(g, 7, 7))
+        return g.pick([(".env", ["SENTRY_DSN=" + dsn], 0, sec),
+                       (".py", ["sentry_sdk.init(dsn=\"%s\", traces_sample_rate=0.2)" % dsn], 0, sec)])
+    if rule == "private-key-pem":
+        block = pem_block(g)
+        return g.pick([
+            multiline_sample(block, ".pem"),
+            multiline_sample(block, ".yaml", ["tls:", "  key: |"], ["  cert_file: /etc/tls/cert.pem"], "    "),
+        ])
+    if rule == "private-key-openssh":
+        return multiline_sample(openssh_block(g), ".key")
+    if rule == "private-key-pgp":
+        return multiline_sample(pgp_block(g), ".asc")
+    if rule == "private-key-putty":
+        return multiline_sample(putty_block(g), ".ppk")
+    if rule == "npmrc-auth-token":
+        tok = g.b64url(g.int(36, 64))
+        return ".npmrc", ["@corp:registry=https://npm.pkg.corp.io/",
+                          "//npm.pkg.corp.io/:_authToken=%s" % tok, "always-auth=true"], 1, tok
+    if rule == "npmrc-auth":
+        tok = b64_of(("deploy:%s" % password(g)).encode())
+        return ".npmrc", ["registry=https://npm.corp.io/", "_auth=%s" % tok, "always-auth=true"], 1, tok
+    if rule == "pypirc-password":
+        pw = password(g)
+        return ".pypirc", ["[distutils]", "index-servers =", "    corp", "", "[corp]",
+                           "repository = https://pypi.corp.io/simple/", "username = deploy",
+                           "password = %s" % pw], 7, pw
+    if rule == "netrc-password":
+        pw = password(g)
+        return ".netrc", ["machine git.%s.io" % g.clean(LOWER, 6), "  login ci-bot",
+                          "  password %s" % pw], 2, pw
+    if rule == "docker-config-auth":
+        tok = b64_of(("builder:%s" % password(g)).encode())
+        return ".json", ["{", "  \"auths\": {", "    \"registry.%s.io\": {" % g.clean(LOWER, 6),
+                         "      \"auth\": \"%s\"" % tok, "    }", "  }", "}"], 3, tok
+    if rule == "docker-config-identity-token":
+        tok = g.b64url(g.int(60, 120)) + "." + g.b64url(g.int(40, 80))
+        return ".json", ["{", "  \"auths\": {", "    \"corp%s.azurecr.io\": {" % g.clean(LOWER, 4),
+                         "      \"identitytoken\": \"%s\"" % tok, "    }", "  }", "}"], 3, tok
+    if rule == "git-credentials":
+        tok = g.alnum(40)
+        host = g.pick(["github.com", "gitlab.com", "bitbucket.org", "git.corp.io"])
+        return ".git-credentials", ["https://ci-bot:%s@%s" % (tok, host)], 0, tok
+    if rule == "htpasswd-bcrypt":
+        h = "$2%s$%02d$%s" % (g.pick("aby"), g.pick([10, 11, 12]), g.clean(ALNUM + "./", 53))
+        return ".htpasswd", ["ops:%s" % h], 0, h
+    if rule == "maven-settings-password":
+        pw = password(g)
+        return ".xml", ["<settings>", "  <servers>", "    <server>", "      <id>corp-releases</id>",
+                        "      <username>deployer</username>", "      <password>%s</password>" % pw,
+                        "    </server>", "  </servers>", "</settings>"], 5, pw
+    if rule == "generic-bearer-token":
+        tok = literal(g, g.int(32, 48), "-_.")
+        return g.pick([
+            (".sh", ["curl -sS -H \"Authorization: Bearer %s\" https://internal.corp.io/api/v1/jobs" % tok], 0, tok),
+            (".http", ["GET /v1/reports HTTP/1.1", "Host: api.corp.io", "Authorization: Bearer %s" % tok], 2, tok),
+        ])
+    if rule == "generic-basic-auth":
+        tok = b64_of(("svc-%s:%s" % (g.clean(LOWER, 4), password(g))).encode())
+        return ".http", ["POST /upload HTTP/1.1", "Host: files.corp.io", "Authorization: Basic %s" % tok], 2, tok
+    if rule == "generic-token-auth":
+        tok = g.hex(40)
+        return ".sh", ["curl -H \"Authorization: Token %s\" https://ci.corp.io/api/builds" % tok], 0, tok
+    if rule == "generic-authorization-header":
+        tok = literal(g, g.int(32, 48))
+        return ".log", ["2024-11-05T09:14:02Z DEBUG outgoing headers={\"authorization\": \"%s\", "
+                        "\"accept\": \"application/json\"}" % tok], 0, tok
+    if rule == "generic-api-key-header":
+        tok = literal(g, g.int(32, 40))
+        return ".sh", ["curl -sS https://api.%s.io/v2/items -H 'x-api-key: %s'" % (g.clean(LOWER, 6), tok)], 0, tok
+    if rule == "generic-url-query-secret":
+        tok = literal(g, g.int(28, 40))
+        return ".txt", ["GET https://api.%s.io/v1/report?format=csv&api_key=%s HTTP/1.1" % (
+            g.clean(LOWER, 6), tok)], 0, tok
+    if rule == "generic-session-cookie":
+        tok = g.clean(LOWER + DIGITS, 32)
+        return ".txt", ["Cookie: theme=dark; sessionid=%s; lang=en" % tok], 0, tok
+    raise ValueError(rule)
 
 
 # --------------------------------------------------------------------------------------------
@@ -487,7 +902,7 @@ def custom_samples(g, rule):
         line = ("blob_url = \"https://%s.blob.core.windows.net/exports/report.csv?sv=2022-11-02&ss=b"
                 "&srt=o&sp=r&se=2026-01-01T00:00:00Z&spr=https&sig=%s\"" % (g.clean(LOWER, 9), sig))
         return ".py", [line], 0, sig
-    raise ValueError(rule)
+    return custom_samples_new(g, rule)
 
 
 def minified_line(g, keys):
@@ -513,7 +928,9 @@ class Corpus:
         with open(path, "w", newline="\n") as f:
             f.write("\n".join(lines) + "\n")
         for idx, rule, secret in planted:
-            assert secret in lines[idx], (rel, rule)
+            # A multi-line secret (a private key block) starts on its label's line.
+            assert secret.split("\n")[0] in lines[idx], (rel, rule)
+            assert secret in "\n".join(lines[idx:]), (rel, rule)
             self.labels.append({"path": rel, "line": idx + 1, "rule": rule, "setting": setting,
                                 "secret_sha256": hashlib.sha256(secret.encode()).hexdigest()})
 
@@ -524,22 +941,39 @@ class Corpus:
                 f.write(json.dumps(l, sort_keys=True) + "\n")
 
 
+# Files whose format has no room for the source-code filler lines.
+NO_FILLER = {".json", ".pem", ".key", ".asc", ".ppk", ".npmrc", ".pypirc", ".netrc",
+             ".git-credentials", ".htpasswd", ".xml", ".http", ".properties"}
+
+
+def make_key(g, spec):
+    """A key from the spec's format, drawn again when the whole key spells a placeholder
+    (`AAAA` + `AA...` is a run of six, a prefix plus a random part can form a sequence)."""
+    while True:
+        key = spec["make"](g)
+        if not looks_like_placeholder(key):
+            return key
+
+
 def plant_positives(g, c):
     prefix_by_style = {}
     for spec in SPECS:
         rule, kind = spec["rule"], spec["kind"]
         for n in range(SAMPLES_PER_SPEC):
             if kind == "prefix":
-                key = spec["make"](g)
+                key = make_key(g, spec)
                 style = g.pick(sorted(ASSIGN_STYLES) + sorted(FREE_STYLES))
                 prefix_by_style.setdefault(style, []).append((rule, key))
             elif kind == "custom":
-                ext, lines, idx, key = custom_samples(g, rule)
-                head = [] if ext == ".json" else filler(g, g.int(1, 4))
+                while True:
+                    ext, lines, idx, key = custom_samples(g, rule)
+                    if not looks_like_placeholder(key):
+                        break
+                head = [] if ext in NO_FILLER else filler(g, g.int(1, 4))
                 c.write("positive/custom/%s-%d%s" % (rule, n, ext), head + lines,
                         [(len(head) + idx, rule, key)], "custom")
             else:
-                key = spec["make"](g)
+                key = make_key(g, spec)
                 styles = spec["styles"] or sorted(ASSIGN_STYLES)
                 style = g.pick(styles)
                 ext, fmt = ASSIGN_STYLES[style]
@@ -574,7 +1008,7 @@ def plant_positives(g, c):
     pool = [s for s in SPECS if s["kind"] == "prefix"]
     for n in range(6):
         picks = [pool[(n * 7 + i * 13) % len(pool)] for i in range(3)]
-        keys = [(s["rule"], s["make"](g)) for s in picks]
+        keys = [(s["rule"], make_key(g, s)) for s in picks]
         line = minified_line(g, [k for _, k in keys])
         c.write("positive/minified/bundle-%d.min.js" % n, ["/*! app v3.%d.0 */" % n, line],
                 [(1, r, k) for r, k in keys], "minified")
@@ -593,6 +1027,10 @@ PLACEHOLDER_VALUES = [
     "[FILTERED]", "changeme", "<token>", "sk-********************************",
     "AIzaSy-your-google-api-key-goes-here", "npm_" + "x" * 36, "dop_v1_" + "0" * 64,
     "pplx-" + "x" * 48, "sk-or-v1-...", "xai-...", "%s", "insert-key-here",
+    "postgres://user:password@localhost:5432/app", "redis://:${REDIS_PASSWORD}@redis:6379/0",
+    "https://USERNAME:PASSWORD@git.example.com/org/repo.git", "xoxb-your-bot-token",
+    "https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX",
+    "-----BEGIN PRIVATE KEY-----\\n...\\n-----END PRIVATE KEY-----", "SG.xxxxx.yyyyy",
 ]
 VAR_NAMES = ["OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GITHUB_TOKEN", "AWS_SECRET_ACCESS_KEY",
              "STRIPE_SECRET_KEY", "DEEPSEEK_API_KEY", "HF_TOKEN", "NPM_TOKEN", "API_KEY",
@@ -761,13 +1199,20 @@ def near_miss(g):
         "glpat-" + g.alnum(14),
         "dop_v1_" + g.hex(60),
         "shpat_" + g.clean("ghijklmnopqrstuvwxyz", 32),
-        "hf_" + g.clean(LOWER + DIGITS, 34),
+        "hf_" + g.clean(LOWER + DIGITS, 33) + g.pick(DIGITS),  # a digit: letters only is valid
         "sk-or-v1-" + g.hex(40),
         "lsv2_pt_" + g.hex(32),
         "sk-proj-" + g.b64url(120),
         "rubygems_" + g.hex(40),
         "sk-" + g.hex(24),
         "whsec_" + g.alnum(16),
+        "SG." + g.b64url(20) + "." + g.b64url(43),
+        "NRAK-" + g.clean(UPPER + DIGITS, 20),
+        "glsa_" + g.alnum(32) + "_" + g.hex(6),
+        "sntryu_" + g.hex(60),
+        "dt0c01." + g.clean(UPPER + DIGITS, 24) + "." + g.clean(UPPER + DIGITS, 60),
+        "ntn_" + g.s(DIGITS, 11) + g.alnum(30),
+        "figd_" + g.b64url(30),
     ])
 
 

@@ -1,6 +1,6 @@
 //! Cheap checks that turn a regex match into a finding or throw it away: Shannon entropy and
-//! the placeholder filter (`xxxx`, `your-api-key`, `<token>`, `${VAR}`, `EXAMPLE`, runs of one
-//! character, `123456`/`abcdef` sequences).
+//! the placeholder filter (`xxxx`, `...`, `your-api-key`, `<token>`, `${VAR}`, `EXAMPLE`, runs
+//! of one character, `123456`/`abcdef` sequences).
 
 /// Shannon entropy of `bytes`, in bits per byte. 0.0 for an empty slice.
 pub fn shannon_entropy(bytes: &[u8]) -> f64 {
@@ -27,7 +27,7 @@ pub fn shannon_entropy(bytes: &[u8]) -> f64 {
 const PLACEHOLDER_WORDS: &[&[u8]] = &[
     b"xxxx",
     b"****",
-    b"....",
+    b"...", // elided values in docs (`sk-...`, `sk-or-v1-...`); base62/64/hex keys never hold it
     b"\xe2\x80\xa6", // "…"
     b"example",
     b"your_",
@@ -144,6 +144,9 @@ mod tests {
             "Bearer [REDACTED]",
             "[FILTERED]",
             "sk-…",
+            "sk-...",
+            "sk-or-v1-...",
+            "DATABASE_PASSWORD=sk-...abcd",
         ] {
             assert!(is_placeholder(p.as_bytes()), "{p} should be a placeholder");
         }

@@ -36,6 +36,11 @@ pub enum Validator {
     /// A password that is not a documentation dummy (`password`, `changeit`, `postgres`…) nor a
     /// variable reference (`$DB_PASS`, `%PASS%`, `DB_PASSWORD`).
     Password,
+    /// The password of a `scheme://user:password@host` URL: passes `password` before and after
+    /// percent-decoding, and decodes to at least 6 printable ASCII characters without brackets,
+    /// that are not one lowercase word shorter than 12 letters (`smith`, `bowser`). URL-parser
+    /// tests and doc comments are full of such values; generated passwords are not.
+    UrlPassword,
     /// A value from a catch-all rule that looks like a literal secret, not code: passes
     /// `password`, has a letter and a digit or symbol, and is not an identifier, dotted path,
     /// file path, URL or lock-file integrity hash.
@@ -53,6 +58,7 @@ pub const ALL: &[(&str, Validator)] = &[
     ("slack", Validator::Slack),
     ("discord-bot", Validator::DiscordBot),
     ("password", Validator::Password),
+    ("url-password", Validator::UrlPassword),
     ("generic-literal", Validator::GenericLiteral),
 ];
 
@@ -88,6 +94,7 @@ impl Validator {
             Validator::Slack => slack_ok(secret),
             Validator::DiscordBot => discord_bot_ok(secret),
             Validator::Password => password_ok(secret),
+            Validator::UrlPassword => url_password_ok(secret),
             Validator::GenericLiteral => generic_literal_ok(secret),
         }
     }
@@ -418,6 +425,48 @@ fn password_ok(value: &[u8]) -> bool {
     true
 }
 
+/// `value` with every `%XX` escape decoded; a `%` not followed by two hex digits stays as is.
+fn percent_decode(value: &[u8]) -> Vec<u8> {
+    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+    let mut out = Vec::with_capacity(value.len());
+    let mut i = 0;
+    while i < value.len() {
+        if value[i] == b'%' && i + 2 < value.len() {
+            if let (Some(h), Some(l)) = (hex(value[i + 1]), hex(value[i + 2])) {
+                out.push((h << 4) | l);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(value[i]);
+        i += 1;
+    }
+    out
+}
+
+fn url_password_ok(value: &[u8]) -> bool {
+    let decoded = percent_decode(value);
+    let printable = all(&decoded, |b| {
+        (0x21..=0x7e).contains(&b) && b != b'[' && b != b']'
+    });
+    let short_word = decoded.len() < 12 && all(&decoded, |b| b.is_ascii_lowercase());
+    printable && decoded.len() >= 6 && !short_word && password_ok(value) && password_ok(&decoded)
+}
+
+/// A percent-encoded value that decodes to text with whitespace or control characters, or to
+/// fewer than 6 characters, is URL-encoding test data (`value%20with%20quotes`, `pass%5B%7F`,
+/// `%c3%89t%C3%A9`), not a key.
+fn percent_decoded_ok(value: &[u8]) -> bool {
+    let decoded = percent_decode(value);
+    if decoded == value {
+        return true;
+    }
+    match std::str::from_utf8(&decoded) {
+        Ok(s) => s.chars().count() >= 6 && !s.chars().any(|c| c.is_whitespace() || c.is_control()),
+        Err(_) => false,
+    }
+}
+
 fn is_ident_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_'
 }
@@ -428,7 +477,7 @@ fn strong_symbol(b: u8) -> bool {
 }
 
 fn generic_literal_ok(value: &[u8]) -> bool {
-    if !password_ok(value) {
+    if !password_ok(value) || !percent_decoded_ok(value) {
         return false;
     }
     let Ok(s) = std::str::from_utf8(value) else {
@@ -648,6 +697,37 @@ mod tests {
     }
 
     #[test]
+    fn url_password_rejects_parser_tests_and_doc_words() {
+        for bad in [
+            "smith",
+            "bowser",
+            "kulgrej",
+            "password",
+            "foo(b]c",
+            "foo(b%5Dc",
+            "%3A%40c",
+            "%60%7B%7D",
+            "pass%5B%7F",
+            "%c3%89t%C3%A9",
+            "%F0%9F%92%A9",
+            "p%40ssword",
+            "${DB_PASS}",
+        ] {
+            assert!(!Validator::UrlPassword.check(bad.as_bytes()), "{bad}");
+        }
+        for good in [
+            "tUVQcDMpg0TMkxpdzP",
+            "s9-Kd_83hQ",
+            "Xk2%40pq%2Fz9Lm",
+            "correcthorsebattery",
+            "Tr0ub4dor&3",
+        ] {
+            assert!(Validator::UrlPassword.check(good.as_bytes()), "{good}");
+        }
+        assert_eq!(percent_decode(b"a%2Fb%zz%4"), b"a/b%zz%4");
+    }
+
+    #[test]
     fn generic_literal_rejects_code() {
         for bad in [
             "settings.API_KEY",
@@ -660,6 +740,9 @@ mod tests {
             "1234-5678-9012",
             "Foo::Bar2",
             "client->token1",
+            "value%20with%20%27quotes%27",
+            "pass%5B%7F",
+            "%c3%89t%C3%A9",
         ] {
             assert!(!Validator::GenericLiteral.check(bad.as_bytes()), "{bad}");
         }
@@ -669,6 +752,7 @@ mod tests {
             "4f9a0c3e-7b2d-1f8a-6c5e-9b0d3a7f2c1e",
             "abc+def/ghIJ==",
             "ya29.a0AfH6SMBx3kQ9vZ2pL7rT",
+            "q8Zr2L%2BxT0vKp9WmY3nB7%3D",
         ] {
             assert!(Validator::GenericLiteral.check(good.as_bytes()), "{good}");
         }
