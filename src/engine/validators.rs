@@ -360,6 +360,8 @@ const DUMMY_VALUES: &[&str] = &[
     "root",
     "s3cr3t",
     "secret",
+    "sekret",
+    "sekrit",
     "secretkey",
     "secret_key",
     "str",
@@ -688,6 +690,7 @@ mod tests {
             ":password",
             "process.env.DB_PASS",
             "hunter2",
+            "sekrit",
         ] {
             assert!(!Validator::Password.check(bad.as_bytes()), "{bad}");
         }
