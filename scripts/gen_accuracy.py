@@ -582,6 +582,8 @@ SPECS += [
     S("npmrc-auth", "custom", None),
     S("pypirc-password", "custom", None),
     S("netrc-password", "custom", None),
+    S("curl-user-password", "custom", None),
+    S("zsh-history-secret-export", "custom", None),
     S("docker-config-auth", "custom", None),
     S("docker-config-identity-token", "custom", None),
     S("git-credentials", "custom", None),
@@ -702,6 +704,19 @@ def url_sample(g, rule):
 def custom_samples_new(g, rule):
     if rule in URL_SCHEMES:
         return url_sample(g, rule)
+    if rule == "curl-user-password":
+        pw = password(g)
+        user = g.clean(LOWER, 6)
+        return g.pick([
+            (".sh", ["curl -u %s:%s https://api.%s.io/v1/export" % (user, pw, g.clean(LOWER, 6))], 0, pw),
+            (".txt", ["$ curl -s --user %s:%s https://ci.%s.io/job/build" % (user, pw, g.clean(LOWER, 5))],
+             0, pw),
+        ])
+    if rule == "zsh-history-secret-export":
+        val = literal(g, g.int(20, 40))
+        stamp = digits_n(g, 10, 10)
+        return ".history", [": %s:0;cd ~/src" % stamp,
+                            ": %s:%d;export %s_API_KEY=%s" % (stamp, g.int(0, 9), g.clean(UPPER, 6), val)], 1, val
     if rule == "jdbc-url-password":
         pw = password(g)
         return g.pick([
