@@ -74,7 +74,10 @@ impl Scratch {
 #[derive(Debug)]
 pub struct Engine {
     rules: Vec<Rule>,
-    automaton: AhoCorasick,
+    /// Built on first use: a command that ends up scanning nothing (an empty staged commit)
+    /// never pays for it.
+    automaton: std::sync::OnceLock<AhoCorasick>,
+    patterns: Vec<String>,
     keyword_rules: Vec<Vec<u32>>,
     allow_values: Vec<Regex>,
     allow_finder: memmem::Finder<'static>,
@@ -104,16 +107,10 @@ impl Engine {
                 }
             }
         }
-        // A DFA: one table lookup per byte. The keyword set is small (a few hundred short
-        // literals), so its tables stay small, and the overlapping search walks every byte.
-        let automaton = AhoCorasick::builder()
-            .ascii_case_insensitive(true)
-            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-            .build(&patterns)
-            .expect("keywords are plain literals");
         Engine {
             rules,
-            automaton,
+            automaton: std::sync::OnceLock::new(),
+            patterns,
             keyword_rules,
             allow_values,
             allow_finder: memmem::Finder::new(ALLOW_MARKER),
@@ -123,7 +120,19 @@ impl Engine {
     /// True when `data` contains any rule's keyword (a cheap test before decoding layers
     /// rescan text).
     pub fn has_keyword(&self, data: &[u8]) -> bool {
-        self.automaton.is_match(data)
+        self.automaton().is_match(data)
+    }
+
+    /// The keyword automaton. A DFA: one table lookup per byte; the keyword set is small (a
+    /// few hundred short literals), so its tables stay small.
+    fn automaton(&self) -> &AhoCorasick {
+        self.automaton.get_or_init(|| {
+            AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+                .build(&self.patterns)
+                .expect("keywords are plain literals")
+        })
     }
 
     /// The rules, in the order [`RawMatch::rule`] indexes.
@@ -185,7 +194,7 @@ impl Engine {
 
     /// Step 1: keyword hits become per-rule windows, merged when they overlap.
     fn collect_windows(&self, data: &[u8], scratch: &mut Scratch) {
-        for hit in self.automaton.find_overlapping_iter(data) {
+        for hit in self.automaton().find_overlapping_iter(data) {
             for &ri in &self.keyword_rules[hit.pattern().as_usize()] {
                 let rule = &self.rules[ri as usize];
                 let windows = &mut scratch.windows[ri as usize];
