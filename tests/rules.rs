@@ -289,3 +289,30 @@ fn invalid_config_is_an_error_naming_the_file() {
         .code(2)
         .stderr(contains("allowlist value regex `(` is invalid"));
 }
+
+#[test]
+fn the_pack_is_broad_and_every_rule_is_tested_in_several_settings() {
+    let rules = keysweep::rules::builtin_rules().unwrap();
+    assert!(rules.len() >= 150, "only {} rules", rules.len());
+    let thin: Vec<String> = rules
+        .iter()
+        .filter(|r| r.examples.len() < 3 || r.negative_examples.len() < 2)
+        .map(|r| {
+            format!(
+                "{} ({} examples, {} negatives)",
+                r.id,
+                r.examples.len(),
+                r.negative_examples.len()
+            )
+        })
+        .collect();
+    assert!(
+        thin.is_empty(),
+        "rules need >= 3 examples and >= 2 negatives: {thin:#?}"
+    );
+    let ai = rules
+        .iter()
+        .filter(|r| r.tags.iter().any(|t| t == "ai"))
+        .count();
+    assert!(ai >= 40, "AI/LLM providers come first: only {ai} AI rules");
+}
