@@ -35,7 +35,10 @@ use std::path::PathBuf;
     keysweep baseline create -o .keysweep-baseline.toml   accept today's findings\n  \
     kubectl logs pod | keysweep redact - > safe.log    mask secrets in a log\n  \
     keysweep rules list                 the built-in rules\n  \
-    keysweep rules explain github-pat   what a rule finds and why")]
+    keysweep rules explain github-pat   what a rule finds and why\n\n\
+    Exit codes: 0 clean, 1 findings (change with --exit-code N), 2 error or incomplete scan.\n\
+    Secrets are redacted unless --show-secrets. No network use without --verify,\n\
+    --revocation-endpoint or `revoke --yes`.")]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
