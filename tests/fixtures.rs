@@ -73,11 +73,28 @@ fn gitignored_fixture_secret_appears_with_no_ignore() {
 
 #[test]
 fn demo_fixture_has_findings() {
-    keysweep()
-        .current_dir(repo())
-        .args(["scan", "fixtures/demo"])
-        .assert()
-        .code(1);
+    let (json, code, _) =
+        run_json(
+            keysweep()
+                .current_dir(repo())
+                .args(["scan", "fixtures/demo", "-f", "json"]),
+        );
+    assert_eq!(code, 1);
+    let got: Vec<(String, u64)> = triples(&json)
+        .into_iter()
+        .map(|(rule, _, line)| (rule, line))
+        .collect();
+    let want: Vec<(String, u64)> = [
+        ("github-pat", 2),
+        ("openai-project-key", 3),
+        ("anthropic-api-key", 4),
+        ("deepseek-api-key", 5),
+        ("github-pat", 3),
+    ]
+    .iter()
+    .map(|(r, l)| (r.to_string(), *l))
+    .collect();
+    assert_eq!(got, want);
 }
 
 #[test]
