@@ -296,3 +296,24 @@ fn git_ignored_log_directories_are_still_redacted() {
     let a = std::fs::read_to_string(sb.path().join("safe/a.log")).unwrap();
     assert!(a.starts_with("k=[REDACTED:github-pat:"), "{a}");
 }
+
+#[test]
+fn redact_output_to_a_device_writes_in_place_and_leaves_it_a_device() {
+    // Regression twin of the scan test: the atomic write renamed a temporary file over
+    // `-o /dev/null`, replacing the device with a regular file.
+    use std::os::unix::fs::FileTypeExt;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("app.log"),
+        "token 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\n",
+    )
+    .unwrap();
+    assert_cmd::Command::cargo_bin("keysweep")
+        .unwrap()
+        .current_dir(dir.path())
+        .args(["redact", "app.log", "-o", "/dev/null", "--no-config"])
+        .assert()
+        .code(0);
+    let meta = std::fs::metadata("/dev/null").unwrap();
+    assert!(meta.file_type().is_char_device(), "/dev/null was replaced");
+}

@@ -317,6 +317,28 @@ pub fn emit_report(outcome: &ScanOutcome, engine: &Engine, out: &OutputArgs) -> 
     Ok(())
 }
 
+/// True when `path` exists and is not a regular file (`/dev/null`, `/dev/stdout`, a FIFO):
+/// such a target must be written in place, never replaced by renaming a file over it.
+pub fn is_existing_special(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| !m.is_file())
+}
+
+/// Opens an existing (special) file and writes to it directly.
+pub fn write_in_place(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> Result<()> {
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .with_context(|| format!("{}: cannot open for writing", path.display()))?;
+    let mut w = io::BufWriter::new(f);
+    write(&mut w)
+        .and_then(|_| w.flush())
+        .with_context(|| format!("{}: cannot write", path.display()))?;
+    Ok(())
+}
+
 /// Writes an output file. A regular file (or a new one) is replaced atomically through a
 /// temporary file in the same directory, so readers never see half a report. Anything else —
 /// `/dev/null`, `/dev/stdout`, a FIFO — is opened and written in place: renaming over it would
@@ -325,17 +347,8 @@ pub fn write_output_file(
     path: &Path,
     write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
 ) -> Result<()> {
-    let existing_special = std::fs::metadata(path).is_ok_and(|m| !m.is_file());
-    if existing_special {
-        let f = std::fs::OpenOptions::new()
-            .write(true)
-            .open(path)
-            .with_context(|| format!("{}: cannot open for writing", path.display()))?;
-        let mut w = io::BufWriter::new(f);
-        write(&mut w)
-            .and_then(|_| w.flush())
-            .with_context(|| format!("{}: cannot write", path.display()))?;
-        return Ok(());
+    if is_existing_special(path) {
+        return write_in_place(path, write);
     }
     let dir = path
         .parent()

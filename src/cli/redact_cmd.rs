@@ -482,6 +482,10 @@ fn write_atomically(
     mode: Option<std::fs::Permissions>,
     write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
 ) -> Result<()> {
+    // `-o /dev/null` or `/dev/stdout`: renaming over it would replace the device.
+    if common::is_existing_special(path) {
+        return common::write_in_place(path, write);
+    }
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
