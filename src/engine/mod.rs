@@ -8,10 +8,11 @@
 //! per-thread [`Scratch`] and returns byte ranges. Nothing is allocated per keyword hit.
 
 pub mod filters;
+pub mod keywords;
 pub mod validators;
 
 use crate::rules::Rule;
-use aho_corasick::AhoCorasick;
+use keywords::{Hit, KeywordFinder, LaneHits};
 use memchr::{memchr, memmem, memrchr};
 use regex::bytes::{CaptureLocations, Regex};
 use std::collections::HashMap;
@@ -51,6 +52,8 @@ struct Rank {
 #[derive(Debug)]
 pub struct Scratch {
     windows: Vec<Vec<(usize, usize)>>,
+    hits: Vec<Hit>,
+    lanes: LaneHits,
     touched: Vec<u32>,
     locs: Vec<Option<CaptureLocations>>,
     candidates: Vec<RawMatch>,
@@ -76,7 +79,7 @@ pub struct Engine {
     rules: Vec<Rule>,
     /// Built on first use: a command that ends up scanning nothing (an empty staged commit)
     /// never pays for it.
-    automaton: std::sync::OnceLock<AhoCorasick>,
+    automaton: std::sync::OnceLock<KeywordFinder>,
     patterns: Vec<String>,
     keyword_rules: Vec<Vec<u32>>,
     allow_values: Vec<Regex>,
@@ -125,14 +128,9 @@ impl Engine {
 
     /// The keyword automaton. A DFA: one table lookup per byte; the keyword set is small (a
     /// few hundred short literals), so its tables stay small.
-    fn automaton(&self) -> &AhoCorasick {
-        self.automaton.get_or_init(|| {
-            AhoCorasick::builder()
-                .ascii_case_insensitive(true)
-                .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-                .build(&self.patterns)
-                .expect("keywords are plain literals")
-        })
+    fn automaton(&self) -> &KeywordFinder {
+        self.automaton
+            .get_or_init(|| KeywordFinder::new(&self.patterns))
     }
 
     /// The rules, in the order [`RawMatch::rule`] indexes.
@@ -144,6 +142,8 @@ impl Engine {
     pub fn scratch(&self) -> Scratch {
         Scratch {
             windows: vec![Vec::new(); self.rules.len()],
+            hits: Vec::new(),
+            lanes: LaneHits::default(),
             touched: Vec::new(),
             locs: vec![None; self.rules.len()],
             candidates: Vec::new(),
@@ -194,20 +194,21 @@ impl Engine {
 
     /// Step 1: keyword hits become per-rule windows, merged when they overlap.
     fn collect_windows(&self, data: &[u8], scratch: &mut Scratch) {
-        for hit in self.automaton().find_overlapping_iter(data) {
-            for &ri in &self.keyword_rules[hit.pattern().as_usize()] {
+        let finder = self.automaton();
+        scratch.hits.clear();
+        finder.find_all(data, &mut scratch.lanes, &mut scratch.hits);
+        for hit in &scratch.hits {
+            let (hit_start, hit_end) = (hit.end - finder.len_of(hit.keyword), hit.end);
+            for &ri in &self.keyword_rules[hit.keyword as usize] {
                 let rule = &self.rules[ri as usize];
                 let windows = &mut scratch.windows[ri as usize];
                 if let Some(last) = windows.last() {
                     // Same line already covered with room to spare: nothing new to add.
-                    if !rule.multiline
-                        && hit.end() + LINE_CAP / 2 <= last.1
-                        && hit.start() >= last.0
-                    {
+                    if !rule.multiline && hit_end + LINE_CAP / 2 <= last.1 && hit_start >= last.0 {
                         continue;
                     }
                 }
-                let (ws, we) = window(data, hit.start(), hit.end(), rule.multiline);
+                let (ws, we) = window(data, hit_start, hit_end, rule.multiline);
                 match windows.last_mut() {
                     Some(last) if ws <= last.1 => last.1 = last.1.max(we),
                     Some(_) => windows.push((ws, we)),
