@@ -101,19 +101,20 @@ impl KeywordFinder {
             .map(|k| bounds[k + 1] - from[k])
             .min()
             .unwrap_or(0);
-        let texts: [&[u8]; LANES] = std::array::from_fn(|k| &data[from[k]..from[k] + common]);
+        let text = |k: usize| &data[from[k]..from[k] + common];
         let mut states = [self.start; LANES];
         for lane in lanes.lanes.iter_mut() {
             lane.clear();
         }
-        // One index drives all lanes in lockstep; the inner loops unroll.
-        #[allow(clippy::needless_range_loop)]
-        for i in 0..common {
+        let lockstep = text(0).iter().zip(text(1)).zip(text(2)).zip(text(3));
+        for (i, (((&b0, &b1), &b2), &b3)) in lockstep.enumerate() {
+            let dfa = &self.dfa;
+            states[0] = dfa.next_state(Anchored::No, states[0], b0);
+            states[1] = dfa.next_state(Anchored::No, states[1], b1);
+            states[2] = dfa.next_state(Anchored::No, states[2], b2);
+            states[3] = dfa.next_state(Anchored::No, states[3], b3);
             for k in 0..LANES {
-                states[k] = self.dfa.next_state(Anchored::No, states[k], texts[k][i]);
-            }
-            for k in 0..LANES {
-                if self.dfa.is_special(states[k]) {
+                if dfa.is_special(states[k]) {
                     self.record(states[k], from[k] + i + 1, &mut lanes.lanes[k]);
                 }
             }

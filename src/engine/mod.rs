@@ -8,10 +8,12 @@
 //! per-thread [`Scratch`] and returns byte ranges. Nothing is allocated per keyword hit.
 
 pub mod filters;
+mod gate;
 pub mod keywords;
 pub mod validators;
 
 use crate::rules::Rule;
+use gate::{Gates, LocalGates};
 use keywords::{Hit, KeywordFinder, LaneHits};
 use memchr::{memchr, memmem, memrchr};
 use regex::bytes::{CaptureLocations, Regex};
@@ -55,6 +57,14 @@ pub struct Scratch {
     hits: Vec<Hit>,
     lanes: LaneHits,
     touched: Vec<u32>,
+    /// Line windows of all single-line rules, as `(start, end, rule)`, in hit order.
+    jobs: Vec<(usize, usize, u32)>,
+    /// Per rule: 1 + index in `jobs` of its latest window, or 0.
+    last_job: Vec<u32>,
+    touched_lines: Vec<u32>,
+    group: Vec<u32>,
+    gate_hits: Vec<bool>,
+    gates: LocalGates,
     locs: Vec<Option<CaptureLocations>>,
     candidates: Vec<RawMatch>,
     matches: Vec<RawMatch>,
@@ -84,6 +94,7 @@ pub struct Engine {
     keyword_rules: Vec<Vec<u32>>,
     allow_values: Vec<Regex>,
     allow_finder: memmem::Finder<'static>,
+    gates: Gates,
 }
 
 impl Engine {
@@ -117,6 +128,7 @@ impl Engine {
             keyword_rules,
             allow_values,
             allow_finder: memmem::Finder::new(ALLOW_MARKER),
+            gates: Gates::default(),
         }
     }
 
@@ -145,6 +157,12 @@ impl Engine {
             hits: Vec::new(),
             lanes: LaneHits::default(),
             touched: Vec::new(),
+            jobs: Vec::new(),
+            last_job: vec![0; self.rules.len()],
+            touched_lines: Vec::new(),
+            group: Vec::new(),
+            gate_hits: Vec::new(),
+            gates: LocalGates::default(),
             locs: vec![None; self.rules.len()],
             candidates: Vec::new(),
             matches: Vec::new(),
@@ -176,6 +194,19 @@ impl Engine {
         let mut touched = touched;
         touched.clear();
         scratch.touched = touched;
+        for &ri in &scratch.touched_lines {
+            scratch.last_job[ri as usize] = 0;
+        }
+        scratch.touched_lines.clear();
+        // Rules sharing a window run together, so one gate pass can rule most of them out.
+        let jobs = std::mem::take(&mut scratch.jobs);
+        for group in jobs.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)) {
+            let (ws, we, _) = group[0];
+            self.run_group(group, data, ws, we, scratch);
+        }
+        let mut jobs = jobs;
+        jobs.clear();
+        scratch.jobs = jobs;
         resolve_overlaps(&mut scratch.candidates, &mut scratch.matches);
         // Suppressed matches collapse like findings: one per group of overlapping spans.
         scratch.suppressed_spans.sort_unstable();
@@ -192,34 +223,116 @@ impl Engine {
         &scratch.matches
     }
 
-    /// Step 1: keyword hits become per-rule windows, merged when they overlap.
+    /// Step 1: keyword hits become windows. A single-line rule's window is its hit's line,
+    /// recorded in `jobs` in hit order (so rules sharing a line sit next to each other); a
+    /// multi-line rule's windows go to its own list. A rule's overlapping windows merge.
     fn collect_windows(&self, data: &[u8], scratch: &mut Scratch) {
         let finder = self.automaton();
-        scratch.hits.clear();
-        finder.find_all(data, &mut scratch.lanes, &mut scratch.hits);
-        for hit in &scratch.hits {
+        let mut hits = std::mem::take(&mut scratch.hits);
+        hits.clear();
+        finder.find_all(data, &mut scratch.lanes, &mut hits);
+        // The last line looked up; reused while hits stay on it (a log line often holds
+        // several keywords). Only lines short enough that the 1 KiB cap cannot bite.
+        let mut line = (usize::MAX, 0);
+        for hit in &hits {
             let (hit_start, hit_end) = (hit.end - finder.len_of(hit.keyword), hit.end);
             for &ri in &self.keyword_rules[hit.keyword as usize] {
                 let rule = &self.rules[ri as usize];
-                let windows = &mut scratch.windows[ri as usize];
-                if let Some(last) = windows.last() {
+                if rule.multiline {
+                    let windows = &mut scratch.windows[ri as usize];
+                    let (ws, we) = window(data, hit_start, hit_end, true);
+                    match windows.last_mut() {
+                        Some(last) if ws <= last.1 => last.1 = last.1.max(we),
+                        Some(_) => windows.push((ws, we)),
+                        None => {
+                            windows.push((ws, we));
+                            scratch.touched.push(ri);
+                        }
+                    }
+                    continue;
+                }
+                let last = scratch.last_job[ri as usize];
+                if last != 0 {
+                    let (ls, le, _) = scratch.jobs[last as usize - 1];
                     // Same line already covered with room to spare: nothing new to add.
-                    if !rule.multiline && hit_end + LINE_CAP / 2 <= last.1 && hit_start >= last.0 {
+                    if hit_end + LINE_CAP / 2 <= le && hit_start >= ls {
                         continue;
                     }
                 }
-                let (ws, we) = window(data, hit_start, hit_end, rule.multiline);
-                match windows.last_mut() {
-                    Some(last) if ws <= last.1 => last.1 = last.1.max(we),
-                    Some(_) => windows.push((ws, we)),
-                    None => {
-                        windows.push((ws, we));
-                        scratch.touched.push(ri);
+                if !(hit_start >= line.0 && hit_end <= line.1) {
+                    let (ls, le) = line_bounds(data, hit_start, hit_end);
+                    line = if le - ls <= LINE_CAP {
+                        (ls, le)
+                    } else {
+                        (usize::MAX, 0)
+                    };
+                    if line.0 == usize::MAX {
+                        self.add_job(ri, ls, le, scratch);
+                        continue;
                     }
                 }
+                self.add_job(ri, line.0, line.1, scratch);
             }
         }
-        scratch.touched.sort_unstable();
+        scratch.hits = hits;
+    }
+
+    /// Adds line window `[ws, we)` for single-line rule `ri`, merging it into the rule's
+    /// previous window when they overlap.
+    fn add_job(&self, ri: u32, ws: usize, we: usize, scratch: &mut Scratch) {
+        let last = scratch.last_job[ri as usize];
+        if last != 0 {
+            let job = &mut scratch.jobs[last as usize - 1];
+            if ws <= job.1 {
+                job.1 = job.1.max(we);
+                return;
+            }
+        } else {
+            scratch.touched_lines.push(ri);
+        }
+        scratch.jobs.push((ws, we, ri));
+        scratch.last_job[ri as usize] = scratch.jobs.len() as u32;
+    }
+
+    /// Step 2 for the single-line rules whose keywords put them on the same window: a gate,
+    /// once the combination is common enough to have one, then each rule it lets through.
+    fn run_group(
+        &self,
+        group: &[(usize, usize, u32)],
+        data: &[u8],
+        ws: usize,
+        we: usize,
+        scratch: &mut Scratch,
+    ) {
+        if group.len() > 1 {
+            scratch.group.clear();
+            scratch.group.extend(group.iter().map(|j| j.2));
+            scratch.group.sort_unstable();
+            if let Some(set) = self
+                .gates
+                .get(&scratch.group, &self.rules, &mut scratch.gates)
+            {
+                let (hay, from) = (&data[..we], ws.saturating_sub(1));
+                if !set.is_match_at(hay, from) {
+                    return;
+                }
+                scratch.gate_hits.clear();
+                scratch.gate_hits.resize(group.len(), false);
+                set.matches_read_at(&mut scratch.gate_hits, hay, from);
+                // The set's patterns are in `scratch.group`'s (sorted) order.
+                let hits = std::mem::take(&mut scratch.gate_hits);
+                let rules = std::mem::take(&mut scratch.group);
+                for (&ri, _) in rules.iter().zip(&hits).filter(|(_, &hit)| hit) {
+                    self.run_rule(ri, data, ws, we, scratch);
+                }
+                scratch.gate_hits = hits;
+                scratch.group = rules;
+                return;
+            }
+        }
+        for job in group {
+            self.run_rule(job.2, data, ws, we, scratch);
+        }
     }
 
     /// Step 2: the rule's regex over one window, then the filters.

@@ -188,3 +188,52 @@ examples = ["key=q8zr2lxt0vkpm3nb7cd4"]
         .collect();
     assert_eq!(ids, ["alpha", "beta"]);
 }
+
+/// Once a combination of rules is common enough to get a gate, the gated scan finds exactly
+/// what the rules find one by one: lines where several generic rules meet, most of them with
+/// no secret and some with one, repeated far past the gate's threshold, compared with each line
+/// scanned alone by a fresh scratch (which never gates).
+#[test]
+fn gated_windows_find_what_each_rule_finds_alone() {
+    let engine = Engine::new(crate::rules::builtin_rules().unwrap());
+    let lines: [&[u8]; 5] = [
+        b"password=[FILTERED] token=[FILTERED] session=********",
+        b"db_password = \"Xk3b9Qz7Lm2Wv8Rt\" token=[FILTERED] session=********",
+        b"password=[FILTERED] token=\"Fq8Zr3Lk9Wm2Xv7Bt4Nc6Ps1\" session=********",
+        b"password=[FILTERED] token=[FILTERED] session=k3J9xQ7mZ2vL8wR4tB6nC1pF5sD0gH",
+        b"Authorization: Bearer [REDACTED] token=[FILTERED]",
+    ];
+    let mut data = Vec::new();
+    let mut starts = Vec::new();
+    for i in 0..5000 {
+        starts.push(data.len());
+        // Mostly the empty line, so the combination reaches the gate threshold early.
+        let line = if i % 7 == 0 { lines[i % 5] } else { lines[0] };
+        data.extend_from_slice(line);
+        data.push(b'\n');
+    }
+    let mut one_by_one = Vec::new();
+    for (i, &start) in starts.iter().enumerate() {
+        let end = starts.get(i + 1).copied().unwrap_or(data.len());
+        let mut fresh = engine.scratch();
+        for m in engine.scan(&data[start..end], &mut fresh) {
+            one_by_one.push((m.rule, start + m.start, start + m.end));
+        }
+    }
+    let mut scratch = engine.scratch();
+    let gated: Vec<_> = engine
+        .scan(&data, &mut scratch)
+        .iter()
+        .map(|m| (m.rule, m.start, m.end))
+        .collect();
+    assert!(
+        one_by_one.len() > 200,
+        "the lines hold secrets: {}",
+        one_by_one.len()
+    );
+    assert_eq!(gated, one_by_one);
+    assert!(
+        !engine.gates.is_empty(),
+        "the repeated combination got a gate"
+    );
+}

@@ -9,7 +9,7 @@ use crate::engine::validators::Validator;
 use crate::engine::Engine;
 use crate::finding::{Confidence, Severity};
 use aho_corasick::AhoCorasick;
-use regex::bytes::{Regex, RegexBuilder};
+use regex::bytes::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 use std::sync::OnceLock;
 
 /// Largest compiled size allowed for a rule's regex (user rules cannot exhaust memory).
@@ -85,6 +85,18 @@ impl Rule {
             })
         })
     }
+}
+
+/// Compiles the regexes of several rules into one set with the flags [`Rule::regex`] uses, so
+/// the set matches a haystack exactly when one of the rules' own regexes does.
+pub fn regex_set<'a>(
+    patterns: impl IntoIterator<Item = &'a str>,
+) -> Result<RegexSet, regex::Error> {
+    RegexSetBuilder::new(patterns)
+        .unicode(false)
+        .size_limit(REGEX_SIZE_LIMIT)
+        .dfa_size_limit(REGEX_SIZE_LIMIT)
+        .build()
 }
 
 /// Compiles a rule regex the way the engine runs it: bytes, no Unicode, size-limited.

@@ -7,7 +7,7 @@
 mod compile;
 pub mod schema;
 
-pub use compile::{compile_rule, prepare_rule, Rule};
+pub use compile::{compile_rule, prepare_rule, regex_set, Rule};
 use schema::RuleFile;
 use std::collections::HashMap;
 use std::path::Path;
