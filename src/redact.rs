@@ -114,6 +114,8 @@ pub fn plan<R: Read>(
         &Provenance::file(name),
         false,
         chunk,
+        // Inputs are redacted one at a time, so each may use every thread.
+        rayon::current_num_threads(),
         buf,
     )?;
     let masks = merge(result.findings.iter().map(Mask::from_finding).collect());

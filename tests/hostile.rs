@@ -433,6 +433,7 @@ fn short_reads_find_the_same_and_a_failing_reader_is_an_error_not_a_panic() {
             &Provenance::file("f"),
             true,
             1 << 10,
+            1 + step % 3,
             &mut Vec::new(),
         )
         .unwrap();
@@ -453,6 +454,7 @@ fn short_reads_find_the_same_and_a_failing_reader_is_an_error_not_a_panic() {
         &Provenance::file("f"),
         true,
         1 << 10,
+        2,
         &mut Vec::new(),
     )
     .unwrap_err();

@@ -112,6 +112,7 @@ proptest! {
     fn chunked_scanning_finds_exactly_what_whole_buffer_scanning_finds(
         data in input(120),
         chunk in 1usize..6000,
+        pieces in 1usize..4,
     ) {
         let e = engine();
         let mut scratch = e.scratch();
@@ -125,7 +126,7 @@ proptest! {
             &data[..],
             &p,
             false,
-            Chunking { chunk, margin: TEST_MARGIN },
+            Chunking { chunk, margin: TEST_MARGIN, pieces },
             &mut Vec::new(),
         )
         .unwrap();
@@ -135,8 +136,9 @@ proptest! {
         let only_chunked: Vec<_> = b.iter().filter(|x| !a.contains(x)).collect();
         prop_assert!(
             a == b,
-            "chunk {} over {} bytes: only whole-buffer {:?}; only chunked {:?}",
+            "chunk {} x {} pieces over {} bytes: only whole-buffer {:?}; only chunked {:?}",
             chunk,
+            pieces,
             data.len(),
             only_whole,
             only_chunked
@@ -211,22 +213,34 @@ fn fingerprint_is_the_documented_hash() {
     );
 }
 
-/// Scans `data` in chunks of `chunk` bytes with the test margin.
+/// Scans `data` in chunks of `chunk` bytes with the test margin, one chunk at a time and
+/// three side by side; both must agree.
 fn chunked(data: &[u8], chunk: usize) -> keysweep::scan::blob::BlobResult {
     let e = engine();
-    scan_reader_in(
-        e,
-        &mut e.scratch(),
-        data,
-        &Provenance::file("c"),
-        false,
-        Chunking {
-            chunk,
-            margin: TEST_MARGIN,
-        },
-        &mut Vec::new(),
-    )
-    .unwrap()
+    let scan = |pieces| {
+        scan_reader_in(
+            e,
+            &mut e.scratch(),
+            data,
+            &Provenance::file("c"),
+            false,
+            Chunking {
+                chunk,
+                margin: TEST_MARGIN,
+                pieces,
+            },
+            &mut Vec::new(),
+        )
+        .unwrap()
+    };
+    let (serial, parallel) = (scan(1), scan(3));
+    let keys = |r: &keysweep::scan::blob::BlobResult| -> Vec<_> {
+        r.findings.iter().map(key_of).collect()
+    };
+    assert_eq!(keys(&serial), keys(&parallel), "pieces side by side");
+    assert_eq!(serial.suppressed_inline, parallel.suppressed_inline);
+    assert_eq!(serial.bytes, parallel.bytes);
+    serial
 }
 
 #[test]

@@ -24,6 +24,7 @@ fuzz_target!(|data: &[u8]| {
     // rule's 16 KiB span plus a 1 KiB line cap, an 8 KiB decoded run), so chunked findings
     // must equal whole-buffer findings.
     let chunk = 1 + data.first().copied().unwrap_or(0) as usize * 16;
+    let pieces = 1 + data.get(1).copied().unwrap_or(0) as usize % 3;
     const MARGIN: usize = 24 << 10;
     let chunked = scan_reader_in(
         e,
@@ -31,7 +32,7 @@ fuzz_target!(|data: &[u8]| {
         data,
         &p,
         false,
-        Chunking { chunk, margin: MARGIN },
+        Chunking { chunk, margin: MARGIN, pieces },
         &mut Vec::new(),
     )
     .unwrap();

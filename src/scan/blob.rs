@@ -5,6 +5,7 @@
 use super::decode::{self, DecodeScratch, DecodedMatch};
 use crate::engine::{line_bounds, Engine, RawMatch, Scratch};
 use crate::finding::{fingerprint, Finding, Location, Provenance, Secret};
+use rayon::prelude::*;
 use std::io::{self, Read};
 
 /// Bytes newly scanned per chunk.
@@ -70,7 +71,10 @@ pub fn scan_bytes(
     result
 }
 
-/// Scans a reader chunk by chunk. `buf` is reused between calls to avoid allocation.
+/// Scans a reader chunk by chunk. `buf` is reused between calls to avoid allocation. With
+/// `pieces > 1`, each step reads `pieces` chunks and scans them on that many threads (for a
+/// single large input, which would otherwise keep one core busy).
+#[allow(clippy::too_many_arguments)]
 pub fn scan_reader<R: Read>(
     engine: &Engine,
     scratch: &mut Scratch,
@@ -78,11 +82,13 @@ pub fn scan_reader<R: Read>(
     provenance: &Provenance,
     skip_binary: bool,
     chunk: usize,
+    pieces: usize,
     buf: &mut Vec<u8>,
 ) -> io::Result<BlobResult> {
     let chunking = Chunking {
         chunk,
         margin: MARGIN,
+        pieces,
     };
     scan_reader_in(
         engine,
@@ -95,17 +101,56 @@ pub fn scan_reader<R: Read>(
     )
 }
 
-/// How a stream is cut: `chunk` new bytes per step, with `margin` bytes of context kept on
-/// both sides. Findings equal a whole-buffer scan as long as `margin` is longer than any match
-/// plus its windows (the line cap, the context span, a multi-line rule's span, a decoded run);
-/// [`MARGIN`] covers every built-in limit. A smaller margin is for tests.
+/// How a stream is cut: `chunk` new bytes per piece, with `margin` bytes of context kept on
+/// both sides, and `pieces` pieces per step scanned in parallel. Findings equal a whole-buffer
+/// scan as long as `margin` is longer than any match plus its windows (the line cap, the
+/// context span, a multi-line rule's span, a decoded run); [`MARGIN`] covers every built-in
+/// limit. A smaller margin is for tests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Chunking {
-    /// Bytes newly scanned per step (at least 1).
+    /// Bytes newly scanned per piece (at least 1).
     pub chunk: usize,
-    /// Context kept before and after each step.
+    /// Context kept before and after each piece.
     pub margin: usize,
+    /// Pieces per step, each on its own thread (1: scan on the calling thread only).
+    pub pieces: usize,
 }
+
+/// Where buffer index 0 sits in the stream.
+#[derive(Debug, Clone, Copy)]
+struct Origin {
+    /// Absolute offset.
+    offset: u64,
+    /// Line number.
+    line: u64,
+    /// Absolute offset where that line starts (it may begin before the buffer).
+    line_start: u64,
+}
+
+impl Origin {
+    /// The origin of `data[at..]`.
+    fn advanced(self, data: &[u8], at: usize) -> Origin {
+        Origin {
+            offset: self.offset + at as u64,
+            line: self.line + bytecount_newlines(&data[..at]),
+            line_start: memchr::memrchr(b'\n', &data[..at])
+                .map_or(self.line_start, |i| self.offset + i as u64 + 1),
+        }
+    }
+}
+
+/// One piece of a step: the bytes it scans, `[lo, hi)`, and the part whose findings it
+/// reports, `[from, to)` (indices into the step's buffer).
+#[derive(Debug, Clone, Copy)]
+struct Piece {
+    lo: usize,
+    hi: usize,
+    from: usize,
+    to: usize,
+}
+
+/// What one piece found: its findings and its matches dropped by `keysweep:allow`.
+type PieceResult = (Vec<Finding>, usize);
 
 /// [`scan_reader`] with explicit chunk geometry.
 pub fn scan_reader_in<R: Read>(
@@ -119,19 +164,21 @@ pub fn scan_reader_in<R: Read>(
 ) -> io::Result<BlobResult> {
     let chunk = chunking.chunk.max(1);
     let margin = chunking.margin;
+    let pieces = chunking.pieces.max(1);
     let mut result = BlobResult::default();
     buf.clear();
-    // Absolute offset and line number of buf[0].
-    let mut buf_offset: u64 = 0;
-    let mut buf_line: u64 = 1;
-    // Absolute offset where the line holding buf[0] starts (it may begin in an earlier chunk).
-    let mut buf_line_start: u64 = 0;
-    // Matches starting before this buffer index were reported by the previous chunk.
+    let mut origin = Origin {
+        offset: 0,
+        line: 1,
+        line_start: 0,
+    };
+    // Matches starting before this buffer index were reported by the previous step.
     let mut report_from = 0usize;
     let mut first = true;
     let mut ds = DecodeScratch::default();
+    let mut plan: Vec<Piece> = Vec::new();
     loop {
-        let want = report_from + chunk + margin;
+        let want = report_from + pieces * chunk + margin;
         let eof = fill(&mut reader, buf, want)?;
         if first {
             first = false;
@@ -142,48 +189,101 @@ pub fn scan_reader_in<R: Read>(
             }
         }
         let report_to = if eof { buf.len() } else { buf.len() - margin };
-        let in_range = |m: &RawMatch| m.start >= report_from && m.start < report_to;
-        // Every match in the buffer takes part in overlap resolution and in masking snippets
-        // (a neighbour on the same line may belong to the previous or next chunk); only those
-        // starting in this chunk's range are reported.
-        let plain: Vec<RawMatch> = engine.scan(buf, scratch).to_vec();
-        result.suppressed_inline += scratch
-            .suppressed_starts()
-            .iter()
-            .filter(|&&s| s >= report_from && s < report_to)
-            .count();
-        let decoded = decode::find(engine, scratch, buf, &mut ds);
-        let (matches, secrets) = combine(engine, plain, decoded);
-        let mut lines = LineCursor::new(buf_line, buf_offset, buf_line_start);
-        for (m, secret) in matches.iter().zip(&secrets) {
-            if !in_range(m) {
-                continue;
+        // Cut the step into pieces of about `chunk` new bytes, each with `margin` of context.
+        let fresh = report_to - report_from;
+        let count = fresh.div_ceil(chunk).clamp(1, pieces);
+        plan.clear();
+        plan.extend((0..count).map(|i| {
+            let from = report_from + fresh * i / count;
+            let to = report_from + fresh * (i + 1) / count;
+            Piece {
+                lo: from.saturating_sub(margin),
+                hi: (to + margin).min(buf.len()),
+                from,
+                to,
             }
-            let f = make_finding(
+        }));
+        let data: &[u8] = buf;
+        let mut at = origin;
+        let mut prev = 0;
+        let origins: Vec<Origin> = plan
+            .iter()
+            .map(|p| {
+                at = at.advanced(&data[prev..], p.lo - prev);
+                prev = p.lo;
+                at
+            })
+            .collect();
+        let run = |scratch: &mut Scratch, ds: &mut DecodeScratch, p: &Piece, at: &Origin| {
+            let bytes = &data[p.lo..p.hi];
+            let range = (p.from - p.lo, p.to - p.lo);
+            scan_piece(engine, scratch, ds, bytes, range, *at, provenance)
+        };
+        let found: Vec<PieceResult> = if count == 1 {
+            vec![run(scratch, &mut ds, &plan[0], &origins[0])]
+        } else {
+            plan.par_iter()
+                .zip(origins.par_iter())
+                .map_init(
+                    || (engine.scratch(), DecodeScratch::default()),
+                    |(scratch, ds), (p, at)| run(scratch, ds, p, at),
+                )
+                .collect()
+        };
+        for (findings, suppressed) in found {
+            result.findings.extend(findings);
+            result.suppressed_inline += suppressed;
+        }
+        if eof {
+            result.bytes = origin.offset + buf.len() as u64;
+            return Ok(result);
+        }
+        let keep_from = report_to.saturating_sub(margin);
+        origin = origin.advanced(buf, keep_from);
+        buf.drain(..keep_from);
+        report_from = report_to - keep_from;
+    }
+}
+
+/// Scans `data` and returns the findings that start in `range`, with `origin` describing
+/// `data[0]`. Every match in `data` takes part in overlap resolution and in masking snippets
+/// (a neighbour on the same line may belong to the previous or next piece); only those
+/// starting in range are reported.
+fn scan_piece(
+    engine: &Engine,
+    scratch: &mut Scratch,
+    ds: &mut DecodeScratch,
+    data: &[u8],
+    (from, to): (usize, usize),
+    origin: Origin,
+    provenance: &Provenance,
+) -> PieceResult {
+    let in_range = |m: &RawMatch| m.start >= from && m.start < to;
+    let plain: Vec<RawMatch> = engine.scan(data, scratch).to_vec();
+    let suppressed = scratch
+        .suppressed_starts()
+        .iter()
+        .filter(|&&s| s >= from && s < to)
+        .count();
+    let decoded = decode::find(engine, scratch, data, ds);
+    let (matches, secrets) = combine(engine, plain, decoded);
+    let mut lines = LineCursor::new(origin.line, origin.offset, origin.line_start);
+    let mut findings = Vec::new();
+    for (m, secret) in matches.iter().zip(&secrets) {
+        if in_range(m) {
+            findings.push(make_finding(
                 engine,
-                buf,
-                buf_offset,
+                data,
+                origin.offset,
                 m,
                 secret.as_deref(),
                 &matches,
                 &mut lines,
                 provenance,
-            );
-            result.findings.push(f);
+            ));
         }
-        if eof {
-            result.bytes = buf_offset + buf.len() as u64;
-            return Ok(result);
-        }
-        let keep_from = report_to.saturating_sub(margin);
-        buf_line += bytecount_newlines(&buf[..keep_from]);
-        if let Some(i) = memchr::memrchr(b'\n', &buf[..keep_from]) {
-            buf_line_start = buf_offset + i as u64 + 1;
-        }
-        buf_offset += keep_from as u64;
-        buf.drain(..keep_from);
-        report_from = report_to - keep_from;
     }
+    (findings, suppressed)
 }
 
 /// Reads until `buf` holds `want` bytes or the reader ends. Returns true at end of input.

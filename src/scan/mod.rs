@@ -149,13 +149,25 @@ pub fn scan_files(
     progress: &Progress,
 ) -> ScanOutcome {
     let started = Instant::now();
+    // A file holding more than a thread's share of all the bytes would leave the other cores
+    // idle at the end: it is split across all threads instead.
+    let threads = rayon::current_num_threads();
+    let total: u64 = walk.files.iter().map(|f| f.size).sum();
+    let pieces_for = |size: u64| {
+        let big = size > 2 * opts.chunk as u64 && size.saturating_mul(threads as u64) > total;
+        if big {
+            threads
+        } else {
+            1
+        }
+    };
     let per_file: Vec<FileScan> = walk
         .files
         .par_iter()
         .map_init(
             || (engine.scratch(), Vec::new()),
             |(scratch, buf), entry| {
-                let r = scan_file(engine, scratch, buf, entry, opts);
+                let r = scan_file(engine, scratch, buf, entry, opts, pieces_for(entry.size));
                 progress.files.fetch_add(1, Ordering::Relaxed);
                 progress.bytes.fetch_add(entry.size, Ordering::Relaxed);
                 r
@@ -229,6 +241,8 @@ struct ScanSink<'a> {
     scratch: &'a mut Scratch,
     buf: &'a mut Vec<u8>,
     opts: &'a BlobOptions,
+    /// Chunks scanned side by side per step (see [`blob::Chunking`]).
+    pieces: usize,
     out: FileScan,
 }
 
@@ -241,6 +255,7 @@ impl archive::Sink for ScanSink<'_> {
             &Provenance::file(path),
             self.opts.skip_binary,
             self.opts.chunk,
+            self.pieces,
             self.buf,
         ) {
             Ok(b) => self.out.blobs.push(b),
@@ -262,12 +277,14 @@ fn scan_file(
     buf: &mut Vec<u8>,
     entry: &FileEntry,
     opts: &BlobOptions,
+    pieces: usize,
 ) -> FileScan {
     let mut sink = ScanSink {
         engine,
         scratch,
         buf,
         opts,
+        pieces,
         out: FileScan::default(),
     };
     match File::open(&entry.path) {
@@ -293,6 +310,8 @@ pub fn scan_stream<R: Read>(
         scratch: &mut scratch,
         buf: &mut buf,
         opts,
+        // One input: every thread can help.
+        pieces: rayon::current_num_threads(),
         out: FileScan::default(),
     };
     archive::expand_reader(reader, name, &opts.archive, &mut sink);
