@@ -582,10 +582,17 @@ fn dirs_cargo_src() -> PathBuf {
     home.join("registry/src")
 }
 
+/// Where gitleaks writes its report. Not `/dev/null`: on an error gitleaks deletes its report
+/// path, and as root that removes the device node.
+fn gitleaks_report() -> PathBuf {
+    std::env::temp_dir().join("keysweep-bench-gitleaks.json")
+}
+
 /// History peers, when installed: `gitleaks git` and `kingfisher scan` (full history is its
 /// default for a repository).
 fn git_peers(rows: &mut Vec<Row>, dir: &Path, pack_bytes: u64, runs: usize) {
     let d = dir.as_os_str();
+    let report = gitleaks_report();
     let candidates: Vec<(&str, Vec<&OsStr>)> = vec![
         (
             "gitleaks",
@@ -593,8 +600,10 @@ fn git_peers(rows: &mut Vec<Row>, dir: &Path, pack_bytes: u64, runs: usize) {
                 "git".as_ref(),
                 d,
                 "--no-banner".as_ref(),
+                "--report-format".as_ref(),
+                "json".as_ref(),
                 "--report-path".as_ref(),
-                "/dev/null".as_ref(),
+                report.as_os_str(),
                 "--exit-code".as_ref(),
                 "0".as_ref(),
             ],
@@ -635,6 +644,7 @@ fn git_peers(rows: &mut Vec<Row>, dir: &Path, pack_bytes: u64, runs: usize) {
 /// Peers, when installed: gitleaks, kingfisher, and ripgrep with one literal as a floor.
 fn peers(rows: &mut Vec<Row>, scenario: &str, dir: &Path, bytes: u64, files: u64, runs: usize) {
     let d = dir.as_os_str();
+    let report = gitleaks_report();
     let candidates: Vec<(&str, Vec<&OsStr>)> = vec![
         (
             "gitleaks",
@@ -642,8 +652,10 @@ fn peers(rows: &mut Vec<Row>, scenario: &str, dir: &Path, bytes: u64, files: u64
                 "dir".as_ref(),
                 d,
                 "--no-banner".as_ref(),
+                "--report-format".as_ref(),
+                "json".as_ref(),
                 "--report-path".as_ref(),
-                "/dev/null".as_ref(),
+                report.as_os_str(),
                 "--exit-code".as_ref(),
                 "0".as_ref(),
             ],
