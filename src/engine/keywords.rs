@@ -5,7 +5,7 @@
 //! previous byte produced, so one walk over a buffer runs at about one byte per load latency
 //! (≈ 550 MB/s on the reference machine). [`KeywordFinder::find_all`] therefore walks
 //! [`LANES`] slices of the buffer at once, each with its own state; the CPU overlaps their
-//! independent loads, which doubles throughput (≈ 1 GB/s on the same machine and logs). Each
+//! independent loads, which doubles throughput (≈ 1.1 GB/s on the same machine and logs). Each
 //! lane starts `longest keyword - 1` bytes before its slice so a keyword straddling a slice
 //! border is seen whole by the lane it ends in, and matches ending in that warm-up stretch are
 //! left to the previous lane. Hits come out in the same order as a single overlapping search:
@@ -16,7 +16,7 @@ use aho_corasick::dfa::DFA;
 use aho_corasick::{Anchored, MatchKind};
 
 /// How many independent walks interleave.
-pub const LANES: usize = 4;
+pub const LANES: usize = 6;
 /// Below this size a buffer is walked in one lane: the setup would cost more than it saves.
 const MIN_LANED: usize = 16 * 1024;
 
@@ -101,21 +101,25 @@ impl KeywordFinder {
             .map(|k| bounds[k + 1] - from[k])
             .min()
             .unwrap_or(0);
-        let text = |k: usize| &data[from[k]..from[k] + common];
+        let texts: [&[u8]; LANES] = std::array::from_fn(|k| &data[from[k]..from[k] + common]);
         let mut states = [self.start; LANES];
         for lane in lanes.lanes.iter_mut() {
             lane.clear();
         }
-        let lockstep = text(0).iter().zip(text(1)).zip(text(2)).zip(text(3));
-        for (i, (((&b0, &b1), &b2), &b3)) in lockstep.enumerate() {
-            let dfa = &self.dfa;
-            states[0] = dfa.next_state(Anchored::No, states[0], b0);
-            states[1] = dfa.next_state(Anchored::No, states[1], b1);
-            states[2] = dfa.next_state(Anchored::No, states[2], b2);
-            states[3] = dfa.next_state(Anchored::No, states[3], b3);
+        let dfa = &self.dfa;
+        // One index drives all lanes in lockstep; the inner loops unroll.
+        #[allow(clippy::needless_range_loop)]
+        for i in 0..common {
             for k in 0..LANES {
-                if dfa.is_special(states[k]) {
-                    self.record(states[k], from[k] + i + 1, &mut lanes.lanes[k]);
+                states[k] = dfa.next_state(Anchored::No, states[k], texts[k][i]);
+            }
+            // Special (match) states have the lowest ids, so one comparison covers all lanes.
+            let lowest = states.iter().copied().min().unwrap_or(self.start);
+            if dfa.is_special(lowest) {
+                for k in 0..LANES {
+                    if dfa.is_special(states[k]) {
+                        self.record(states[k], from[k] + i + 1, &mut lanes.lanes[k]);
+                    }
                 }
             }
         }

@@ -67,11 +67,14 @@ impl std::fmt::Debug for DecodeScratch {
     }
 }
 
-/// True for bytes of the base64 alphabets (standard and URL-safe).
+/// True for bytes of the base64 alphabets (standard and URL-safe). The tests' reference
+/// run finder uses it; the real one reads [`B64_CLASS`].
+#[cfg(test)]
 fn is_b64(b: u8) -> bool {
     B64_BYTES[b as usize]
 }
 
+#[cfg(test)]
 const B64_BYTES: [bool; 256] = {
     let mut t = [false; 256];
     let mut i = 0;
@@ -244,16 +247,29 @@ fn collect_b64_runs(data: &[u8], out: &mut Vec<(usize, usize)>) {
     let mut i = 0;
     while i + MIN_B64 <= n {
         let probe = i + MIN_B64 - 1;
-        if !is_b64(data[probe]) {
+        // The run's byte classes are gathered while it is measured, so the shape test costs
+        // no second pass.
+        let mut classes = B64_CLASS[data[probe] as usize];
+        if classes == 0 {
             i = probe + 1;
             continue;
         }
         let mut start = probe;
-        while start > i && is_b64(data[start - 1]) {
+        while start > i {
+            let c = B64_CLASS[data[start - 1] as usize];
+            if c == 0 {
+                break;
+            }
+            classes |= c;
             start -= 1;
         }
         let mut body_end = probe + 1;
-        while body_end < n && is_b64(data[body_end]) {
+        while body_end < n {
+            let c = B64_CLASS[data[body_end] as usize];
+            if c == 0 {
+                break;
+            }
+            classes |= c;
             body_end += 1;
         }
         let mut end = body_end;
@@ -261,27 +277,32 @@ fn collect_b64_runs(data: &[u8], out: &mut Vec<(usize, usize)>) {
             end += 1;
         }
         let len = body_end - start;
-        if (MIN_B64..=MAX_B64).contains(&len) && plausible_b64(&data[start..body_end]) {
+        if (MIN_B64..=MAX_B64).contains(&len) && plausible_classes(classes) {
             out.push((start, end));
         }
         i = end;
     }
 }
 
-/// Cheap shape test before decoding: a mix of cases or digits (not a long word or a hex hash),
-/// and not both alphabets at once.
+/// The shape test on a whole run (the tests' reference run finder uses it).
+#[cfg(test)]
 fn plausible_b64(run: &[u8]) -> bool {
-    // One table lookup and an OR per byte, no branches: runs are most of the bytes of a log.
     let mut f = 0u8;
     for &b in run {
         f |= B64_CLASS[b as usize];
     }
+    plausible_classes(f)
+}
+
+/// Cheap shape test before decoding, on the OR of a run's [`B64_CLASS`] bits: a mix of cases
+/// and digits or symbols (not a long word or a hex hash), and not both alphabets at once.
+fn plausible_classes(f: u8) -> bool {
     let (upper, lower, digit, std, url) =
         (f & 1 != 0, f & 2 != 0, f & 4 != 0, f & 8 != 0, f & 16 != 0);
     upper && lower && (digit || std || url) && !(std && url)
 }
 
-/// Byte classes for [`plausible_b64`]: 1 upper, 2 lower, 4 digit, 8 `+` `/`, 16 `-` `_`.
+/// Byte classes of the base64 alphabets (0: not base64): 1 upper, 2 lower, 4 digit, 8 `+` `/`, 16 `-` `_`.
 const B64_CLASS: [u8; 256] = {
     let mut t = [0u8; 256];
     let mut i = 0;
