@@ -316,3 +316,49 @@ fn the_pack_is_broad_and_every_rule_is_tested_in_several_settings() {
         .count();
     assert!(ai >= 40, "AI/LLM providers come first: only {ai} AI rules");
 }
+
+/// The binary embeds the rule files as JSON converted at build time; every rule must read
+/// back exactly as its TOML source says.
+#[test]
+fn embedded_pack_equals_the_toml_sources() {
+    use keysweep::rules::{builtin_rules, parse_rule_text};
+    let embedded = builtin_rules().unwrap();
+    let mut from_toml = Vec::new();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    files.sort();
+    for f in files {
+        let name = format!("rules/{}", f.file_name().unwrap().to_string_lossy());
+        let (rules, problems) = parse_rule_text(&name, &std::fs::read_to_string(&f).unwrap());
+        assert!(problems.is_empty(), "{problems:?}");
+        from_toml.extend(rules);
+    }
+    let view = |r: &keysweep::rules::Rule| {
+        format!(
+            "{} {} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {} {} {:?} {:?} {:?}",
+            r.source,
+            r.id,
+            r.pattern,
+            r.keywords,
+            r.context,
+            r.min_entropy,
+            r.validator,
+            r.severity,
+            r.confidence,
+            r.tags,
+            r.generic,
+            r.multiline,
+            r.examples,
+            r.negative_examples,
+            r.verify.is_some(),
+        )
+    };
+    assert_eq!(embedded.len(), from_toml.len());
+    for (a, b) in embedded.iter().zip(&from_toml) {
+        assert_eq!(view(a), view(b));
+    }
+}

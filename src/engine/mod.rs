@@ -397,7 +397,7 @@ impl Engine {
                 return None;
             }
         }
-        let context_closeness = match &rule.context_matcher {
+        let context_closeness = match rule.context_matcher() {
             None => 0,
             Some(ac) => {
                 let (lo, hi) = context_region(data, s, e, rule.regex());

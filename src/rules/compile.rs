@@ -41,8 +41,8 @@ pub struct Rule {
     pub validator: Option<Validator>,
     /// Context words, at least one required near the match when non-empty.
     pub context: Vec<String>,
-    /// Matcher for `context`, ASCII case-insensitive.
-    pub context_matcher: Option<AhoCorasick>,
+    /// Matcher for `context`, ASCII case-insensitive; built on first use, like the regex.
+    context_matcher: OnceLock<Option<AhoCorasick>>,
     /// Severity.
     pub severity: Severity,
     /// Confidence.
@@ -66,6 +66,21 @@ pub struct Rule {
 }
 
 impl Rule {
+    /// The matcher for the rule's context words, or `None` when it has none (built on first
+    /// use).
+    pub fn context_matcher(&self) -> Option<&AhoCorasick> {
+        self.context_matcher
+            .get_or_init(|| {
+                (!self.context.is_empty()).then(|| {
+                    AhoCorasick::builder()
+                        .ascii_case_insensitive(true)
+                        .build(&self.context)
+                        .expect("context words are plain literals")
+                })
+            })
+            .as_ref()
+    }
+
     /// The compiled regex (compiled on first use).
     pub fn regex(&self) -> &Regex {
         &self.compiled().0
@@ -290,16 +305,6 @@ fn build_rule(spec: RuleSpec, file: &str, thorough: bool) -> Result<Rule, Vec<Ru
     if !problems.is_empty() {
         return Err(problems);
     }
-    let context_matcher = if spec.context.is_empty() {
-        None
-    } else {
-        Some(
-            AhoCorasick::builder()
-                .ascii_case_insensitive(true)
-                .build(&spec.context)
-                .expect("context words are plain literals"),
-        )
-    };
     let rule = Rule {
         id: spec.id,
         title: spec.title,
@@ -311,7 +316,7 @@ fn build_rule(spec: RuleSpec, file: &str, thorough: bool) -> Result<Rule, Vec<Ru
         min_entropy: spec.min_entropy,
         validator,
         context: spec.context,
-        context_matcher,
+        context_matcher: OnceLock::new(),
         severity: spec.severity,
         confidence: spec.confidence,
         generic: spec.generic,

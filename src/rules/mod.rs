@@ -12,7 +12,8 @@ use schema::RuleFile;
 use std::collections::HashMap;
 use std::path::Path;
 
-/// The built-in rule files: `(file name, contents)`.
+/// The built-in rule files: `(file name, contents as JSON)`, converted from `rules/*.toml` at
+/// build time.
 pub const BUILTIN: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
 
 /// One thing wrong with one rule (or a whole file).
@@ -62,20 +63,31 @@ fn parse_rules(
     text: &str,
     build: fn(schema::RuleSpec, &str) -> Result<Rule, Vec<RuleProblem>>,
 ) -> (Vec<Rule>, Vec<RuleProblem>) {
-    let parsed: RuleFile = match toml::from_str(text) {
-        Ok(f) => f,
+    match toml::from_str(text) {
+        Ok(parsed) => build_all(file, parsed, build),
         Err(e) => {
             let message = crate::sanitize::toml_error(&e, text);
-            return (
+            (
                 Vec::new(),
-                vec![RuleProblem {
-                    file: file.to_string(),
-                    rule_id: "-".to_string(),
-                    message: format!("invalid TOML: {message}"),
-                }],
-            );
+                vec![file_problem(file, format!("invalid TOML: {message}"))],
+            )
         }
-    };
+    }
+}
+
+fn file_problem(file: &str, message: String) -> RuleProblem {
+    RuleProblem {
+        file: file.to_string(),
+        rule_id: "-".to_string(),
+        message,
+    }
+}
+
+fn build_all(
+    file: &str,
+    parsed: RuleFile,
+    build: fn(schema::RuleSpec, &str) -> Result<Rule, Vec<RuleProblem>>,
+) -> (Vec<Rule>, Vec<RuleProblem>) {
     let mut rules = Vec::new();
     let mut problems = Vec::new();
     for spec in parsed.rule {
@@ -112,8 +124,15 @@ fn load_builtin(
 ) -> Result<Vec<Rule>, RuleError> {
     let mut rules = Vec::new();
     let mut problems = Vec::new();
-    for (name, text) in BUILTIN {
-        let (mut r, mut p) = parse_rules(&format!("rules/{name}"), text, build);
+    for (name, json) in BUILTIN {
+        let file = format!("rules/{name}");
+        let (mut r, mut p) = match serde_json::from_str(json) {
+            Ok(parsed) => build_all(&file, parsed, build),
+            Err(e) => (
+                Vec::new(),
+                vec![file_problem(&file, format!("invalid rule file: {e}"))],
+            ),
+        };
         rules.append(&mut r);
         problems.append(&mut p);
     }
