@@ -161,6 +161,13 @@ pub struct Location {
     pub byte_start: u64,
     /// Byte offset just past the secret.
     pub byte_end: u64,
+    /// `column` counted in Unicode code points (what SARIF's `columnKind` promises); bytes
+    /// that are not valid UTF-8 count one each. Not in JSON, whose columns count bytes.
+    #[serde(skip)]
+    pub char_column: u64,
+    /// `end_column` counted in code points, like [`Location::char_column`].
+    #[serde(skip)]
+    pub char_end_column: u64,
 }
 
 /// Git metadata for a finding that came from history.

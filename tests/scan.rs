@@ -341,3 +341,24 @@ fn output_to_a_device_writes_in_place_and_leaves_it_a_device() {
     let meta = std::fs::metadata("/dev/null").unwrap();
     assert!(meta.file_type().is_char_device(), "/dev/null was replaced");
 }
+
+/// SARIF says `columnKind: unicodeCodePoints`, so its columns count code points while JSON's
+/// count bytes: on a line with multi-byte text before the key they differ.
+#[test]
+fn sarif_columns_count_code_points_json_columns_count_bytes() {
+    let sb = Sandbox::new();
+    // "clé « " is 6 code points in 8 bytes.
+    sb.write("notes.txt", format!("clé « {GH1}\n"));
+    let (json, _, _) = run_json(sb.cmd().args(["scan", ".", "-f", "json"]));
+    let f = &json["findings"][0];
+    assert_eq!(
+        (f["column"].as_u64(), f["end_column"].as_u64()),
+        (Some(9), Some(49))
+    );
+    let (sarif, _, _) = run_json(sb.cmd().args(["scan", ".", "-f", "sarif"]));
+    let run = &sarif["runs"][0];
+    assert_eq!(run["columnKind"], "unicodeCodePoints");
+    let region = &run["results"][0]["locations"][0]["physicalLocation"]["region"];
+    assert_eq!(region["startColumn"], 7);
+    assert_eq!(region["endColumn"], 47);
+}

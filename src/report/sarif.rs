@@ -107,9 +107,9 @@ fn result(
     let loc = &f.location;
     let region = sarif::Region::builder()
         .start_line(loc.line as i64)
-        .start_column(loc.column as i64)
+        .start_column(loc.char_column as i64)
         .end_line(loc.end_line as i64)
-        .end_column(loc.end_column as i64)
+        .end_column(loc.char_end_column as i64)
         .snippet(
             sarif::ArtifactContent::builder()
                 .text(f.snippet.clone())

@@ -300,6 +300,11 @@ fn drain_count<R: Read>(reader: &mut R) -> io::Result<u64> {
     io::copy(reader, &mut io::sink())
 }
 
+/// Code points in `bytes`: every byte that does not continue a UTF-8 sequence starts one.
+fn code_points(bytes: &[u8]) -> u64 {
+    bytes.iter().filter(|&&b| (b as i8) >= -0x40).count() as u64
+}
+
 fn bytecount_newlines(data: &[u8]) -> u64 {
     memchr::memchr_iter(b'\n', data).count() as u64
 }
@@ -390,6 +395,15 @@ fn make_finding(
         Some(i) => (encoded.len() - i) as u64,
         None => base_offset + m.end as u64 - line_start + 1,
     };
+    // Code-point columns for SARIF. A line that began before this buffer (longer than the
+    // chunk margin) counts its unseen bytes one each.
+    let unseen = base_offset.saturating_sub(line_start);
+    let line_in_buf = line_start.saturating_sub(base_offset) as usize;
+    let char_column = 1 + unseen + code_points(&data[line_in_buf..m.start]);
+    let char_end_column = match memchr::memrchr(b'\n', encoded) {
+        Some(i) => 1 + code_points(&encoded[i + 1..]),
+        None => 1 + unseen + code_points(&data[line_in_buf..m.end]),
+    };
     let secret = Secret::new(secret_bytes);
     Finding {
         rule_id: rule.id.clone(),
@@ -405,6 +419,8 @@ fn make_finding(
             end_column,
             byte_start: base_offset + m.start as u64,
             byte_end: base_offset + m.end as u64,
+            char_column,
+            char_end_column,
         },
         snippet: snippet(data, m, all),
         fingerprint: fingerprint(&rule.id, secret_bytes),
