@@ -5,7 +5,9 @@
 //! file with `--huge`), uses the real crate sources in `~/.cargo/registry/src` as the source-tree
 //! corpus, and runs the release `keysweep` on each: median wall time over a few runs, MB/s,
 //! files/s, peak RSS (from `wait4`), findings. Peers (gitleaks, kingfisher, ripgrep) run side by
-//! side when they are on PATH, and keysweep's time is printed as a ratio to each.
+//! side when they are on PATH (`bash benches/install-peers.sh`), and each peer's time is
+//! printed as a ratio to keysweep's; on the history corpus `gitleaks git`, kingfisher and
+//! `git cat-file --batch-all-objects` run too.
 //!
 //! Scenarios: `source`, `logs`, `git`, `staged`, `redact`, `huge` (the 1 GB line; only when
 //! named). With no arguments all but `huge` run.
