@@ -14,7 +14,7 @@
 //! [`ScanStats::suppressed_baseline`](crate::scan::ScanStats::suppressed_baseline).
 
 use crate::finding::Finding;
-use crate::scan::ScanOutcome;
+use crate::scan::{ScanOutcome, Warning};
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use serde::Deserialize;
 use std::collections::{BTreeSet, HashSet};
@@ -208,6 +208,8 @@ pub struct IgnoreFile {
     fingerprints: HashSet<String>,
     globs: GlobSet,
     glob_count: usize,
+    /// The glob lines as written, with their line numbers, to catch a pasted secret.
+    glob_lines: Vec<(usize, String)>,
 }
 
 impl IgnoreFile {
@@ -218,6 +220,7 @@ impl IgnoreFile {
         let mut fingerprints = HashSet::new();
         let mut builder = GlobSetBuilder::new();
         let mut glob_count = 0;
+        let mut glob_lines = Vec::new();
         for (n, raw) in text.lines().enumerate() {
             let line = strip_comment(raw).trim();
             if line.is_empty() {
@@ -239,6 +242,7 @@ impl IgnoreFile {
                 builder.add(glob);
             }
             glob_count += 1;
+            glob_lines.push((n + 1, line.to_string()));
         }
         let globs = builder.build().map_err(|e| BaselineError::Parse {
             path: path.display().to_string(),
@@ -249,6 +253,7 @@ impl IgnoreFile {
             fingerprints,
             globs,
             glob_count,
+            glob_lines,
         })
     }
 
@@ -263,6 +268,28 @@ impl IgnoreFile {
                 source,
             }),
         }
+    }
+
+    /// Warnings for lines that hold a secret instead of a fingerprint or a path: such a line
+    /// is matched as a path glob, so it suppresses nothing, and the key now sits in the file.
+    /// The warning names the line and the rule, never the value.
+    pub fn secrets_pasted_in(&self, engine: &crate::engine::Engine) -> Vec<Warning> {
+        let mut scratch = engine.scratch();
+        let mut warnings = Vec::new();
+        for (n, line) in &self.glob_lines {
+            if let Some(m) = engine.scan(line.as_bytes(), &mut scratch).first() {
+                warnings.push(Warning {
+                    path: self.path.display().to_string(),
+                    message: format!(
+                        "line {n} holds a {} key, not a fingerprint or a path, so it ignores \
+                         nothing; list the finding's fingerprint instead, remove the line and \
+                         rotate the key",
+                        engine.rules()[m.rule as usize].id
+                    ),
+                });
+            }
+        }
+        warnings
     }
 
     /// Number of fingerprints and globs.

@@ -362,3 +362,24 @@ fn sarif_columns_count_code_points_json_columns_count_bytes() {
     assert_eq!(region["startColumn"], 7);
     assert_eq!(region["endColumn"], 47);
 }
+
+/// A key pasted into `.keysweepignore` instead of its fingerprint is read as a path glob and
+/// ignores nothing: the scan says so, naming the line and the rule but not the key.
+#[test]
+fn a_key_pasted_into_keysweepignore_is_a_warning_without_the_key() {
+    let sb = Sandbox::new();
+    sb.write(".keysweepignore", format!("# keys\n{GH1}\n"));
+    sb.write("app.env", format!("TOKEN={GH1}\n"));
+    let (json, code, stderr) = run_json(sb.cmd().args(["scan", ".", "-f", "json"]));
+    assert_eq!(code, 1, "the key is still reported");
+    assert!(
+        stderr.contains(".keysweepignore: line 2 holds a github-pat key"),
+        "{stderr}"
+    );
+    let warnings = json["warnings"].to_string();
+    assert!(
+        warnings.contains("line 2 holds a github-pat key"),
+        "{warnings}"
+    );
+    assert!(!stderr.contains(GH1) && !warnings.contains(GH1));
+}

@@ -248,6 +248,9 @@ pub fn finish(
     checks: &Checks,
 ) -> Result<keysweep::exit_code::ExitStatus> {
     suppress.apply(&mut outcome);
+    if let Some(ignore) = &suppress.ignore {
+        outcome.warnings.extend(ignore.secrets_pasted_in(engine));
+    }
     outcome.sort();
     apply_checks(&mut outcome, engine, checks, out.quiet);
     outcome.stats.findings = outcome.findings.len() as u64;
