@@ -117,6 +117,9 @@ pub fn open_repo(path: &Path) -> Result<Repository, GitError> {
 
 /// Plans a history scan: which unique blobs to read and who introduced each.
 pub fn plan_history(repo: &Repository, opts: &HistoryOptions) -> Result<HistoryPlan, GitError> {
+    // Every tree is visited once, so libgit2's object cache (up to 256 MiB by default) only
+    // holds objects that are never asked for again.
+    git2::opts::enable_caching(false);
     let mut plan = HistoryPlan::default();
     if repo.is_shallow() {
         plan.notes.push(GitNote {
