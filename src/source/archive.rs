@@ -339,21 +339,26 @@ impl<'a> Ctx<'a> {
                 continue;
             }
             let compressed = file.compressed_size();
-            let labelled = Labelled {
-                inner: file,
-                label: "zip",
-            };
-            let mut limited = Limited::new(
-                labelled,
-                Some(self.budget.clone()),
-                Source::Fixed(compressed),
-                &self.limits,
-            );
-            self.stream(&mut limited, &member, level, false, true);
+            self.zip_member(file, compressed, &member, level);
             if self.budget.get() == 0 {
                 break;
             }
         }
+    }
+
+    /// Streams one zip member, inflated under the size and ratio limits.
+    fn zip_member<R: Read>(&mut self, file: R, compressed: u64, member: &str, level: u32) {
+        let labelled = Labelled {
+            inner: file,
+            label: "zip",
+        };
+        let mut limited = Limited::new(
+            labelled,
+            Some(self.budget.clone()),
+            Source::Fixed(compressed),
+            &self.limits,
+        );
+        self.stream(&mut limited, member, level, false, true);
     }
 
     /// Salvage path for a zip without a readable central directory (typically truncated).
@@ -366,20 +371,10 @@ impl<'a> Ctx<'a> {
                     }
                     let member = format!("{path}!{}", file.name());
                     let compressed = file.compressed_size();
-                    let labelled = Labelled {
-                        inner: file,
-                        label: "zip",
-                    };
-                    let mut limited = Limited::new(
-                        labelled,
-                        Some(self.budget.clone()),
-                        Source::Fixed(compressed),
-                        &self.limits,
-                    );
                     // Damage inside a member is reported by `stream` and ends the salvage:
                     // the next header cannot be found.
                     let before = self.warned;
-                    self.stream(&mut limited, &member, level, false, true);
+                    self.zip_member(file, compressed, &member, level);
                     if self.warned > before {
                         break;
                     }
