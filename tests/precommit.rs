@@ -4,9 +4,10 @@
 //! `pre-commit` must be on PATH (`.ci/test` installs it into `.venv` from PyPI); these tests fail,
 //! not skip, when it is missing. The `-system` hooks are exercised end to end (a hooks repository
 //! holding our `.pre-commit-hooks.yaml`, cloned by pre-commit, with the built keysweep on PATH).
-//! The `language: rust` hooks would build keysweep with `cargo install` first (minutes); they are
-//! checked for having exactly the same entry and file handling as their `-system` twins, and the
-//! manifest is validated by pre-commit itself.
+//! The `language: rust` hooks run end to end too: pre-commit builds keysweep from a copy of this
+//! package with `cargo install` (minutes the first time; the build directory is kept under
+//! `target/`), with no keysweep on PATH. They are also checked for having exactly the same entry
+//! and file handling as their `-system` twins, and the manifest is validated by pre-commit.
 
 mod common;
 
@@ -38,6 +39,15 @@ fn path_with_keysweep() -> String {
 
 /// Runs git or pre-commit in the repo with keysweep on PATH and an isolated pre-commit cache.
 fn run(r: &Repo, home: &Path, program: &str, args: &[&str]) -> Output {
+    command(r, home, program, args)
+        .env("PATH", path_with_keysweep())
+        .output()
+        .unwrap()
+}
+
+/// git or pre-commit in the repo's isolated environment, with an isolated pre-commit cache;
+/// PATH is the caller's to set.
+fn command(r: &Repo, home: &Path, program: &str, args: &[&str]) -> std::process::Command {
     let mut c = r.git_cmd(args);
     if program != "git" {
         // Same isolated environment, different program.
@@ -54,11 +64,10 @@ fn run(r: &Repo, home: &Path, program: &str, args: &[&str]) -> Output {
             };
         }
     }
-    c.env("PATH", path_with_keysweep())
-        .env("PRE_COMMIT_HOME", home)
+    c.env("PRE_COMMIT_HOME", home)
         .env("NO_COLOR", "1")
         .env_remove("PRE_COMMIT_COLOR");
-    c.output().unwrap()
+    c
 }
 
 fn text(o: &Output) -> String {
@@ -265,4 +274,94 @@ fn framework_blocks_a_staged_key_passes_clean_commits_and_scans_all_files() {
         ],
     );
     assert!(out.status.success(), "{}", text(&out));
+}
+
+/// The `language: rust` hooks, as users reference them: pre-commit clones a repository holding
+/// this package, builds keysweep with `cargo install`, and runs the built binary. No keysweep is
+/// on PATH here, so a pass or a block can only come from the one pre-commit built. The build
+/// goes to `target/precommit-rust-hooks` so reruns reuse it (the first one takes minutes).
+#[test]
+fn rust_hooks_build_keysweep_with_cargo_and_block_a_staged_key() {
+    require_pre_commit();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    // The package as published (Cargo.toml's `include`), plus the manifests cargo reads.
+    let hooks = Repo::new();
+    for rel in [
+        "Cargo.toml",
+        "Cargo.lock",
+        "build.rs",
+        "README.md",
+        ".pre-commit-hooks.yaml",
+        "benches/harness.rs",
+    ] {
+        hooks.write(rel, std::fs::read(root.join(rel)).unwrap());
+    }
+    for dir in ["src", "rules"] {
+        copy_tree(&root.join(dir), dir, &hooks);
+    }
+    let rev = hooks.commit_all("keysweep");
+    let home = tempfile::tempdir().unwrap();
+    let r = Repo::new();
+    r.write(
+        ".pre-commit-config.yaml",
+        format!(
+            "repos:\n- repo: {}\n  rev: {rev}\n  hooks:\n  - id: keysweep\n  - id: keysweep-files\n",
+            hooks.path().display()
+        ),
+    );
+    r.write("README.md", "project\n");
+    r.commit_all("set up pre-commit");
+    let without_keysweep: String = {
+        let old = std::env::var_os("PATH").unwrap_or_default();
+        let dirs: Vec<_> = std::env::split_paths(&old)
+            .filter(|d| !d.join("keysweep").exists())
+            .collect();
+        std::env::join_paths(dirs).unwrap().into_string().unwrap()
+    };
+    let target = root.join("target/precommit-rust-hooks");
+    let run_here = |program: &str, args: &[&str]| {
+        command(&r, home.path(), program, args)
+            .env("PATH", &without_keysweep)
+            .env("CARGO_TARGET_DIR", &target)
+            .output()
+            .unwrap()
+    };
+    let out = run_here("pre-commit", &["install", "--install-hooks"]);
+    assert!(out.status.success(), "{}", text(&out));
+
+    let key = fake_token("rust-hook-staged");
+    r.write("src/settings.py", format!("GITHUB_TOKEN = '{key}'\n"));
+    r.git(&["add", "src/settings.py"]);
+    let head = r.git(&["rev-parse", "HEAD"]);
+    let out = run_here("git", &["commit", "-m", "add settings"]);
+    let all = text(&out);
+    assert!(!out.status.success(), "commit should be blocked:\n{all}");
+    assert_eq!(r.git(&["rev-parse", "HEAD"]), head);
+    assert!(
+        all.contains("src/settings.py") && all.contains("github-pat"),
+        "{all}"
+    );
+    assert!(
+        !all.contains(&key),
+        "the secret must not be printed:\n{all}"
+    );
+
+    let out = run_here(
+        "pre-commit",
+        &["run", "keysweep-files", "--files", "README.md"],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+}
+
+fn copy_tree(from: &Path, rel: &str, repo: &Repo) {
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name().into_string().unwrap();
+        let rel = format!("{rel}/{name}");
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &rel, repo);
+        } else {
+            repo.write(&rel, std::fs::read(entry.path()).unwrap());
+        }
+    }
 }
