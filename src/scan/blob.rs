@@ -6,6 +6,7 @@ use super::decode::{self, DecodeScratch, DecodedMatch};
 use crate::engine::{line_bounds, Engine, RawMatch, Scratch};
 use crate::finding::{fingerprint, Finding, Location, Provenance, Secret};
 use rayon::prelude::*;
+use std::collections::BTreeMap;
 use std::io::{self, Read};
 
 /// Bytes newly scanned per chunk.
@@ -55,6 +56,7 @@ pub fn scan_bytes(
     result.suppressed_inline = scratch.suppressed_inline;
     let decoded = decode::find(engine, scratch, data, &mut DecodeScratch::default());
     let (all, secrets) = combine(engine, plain, decoded);
+    let neighbours = Neighbours::new(&all);
     let mut lines = LineCursor::new(1, 0, 0);
     for (m, secret) in all.iter().zip(&secrets) {
         result.findings.push(make_finding(
@@ -63,7 +65,7 @@ pub fn scan_bytes(
             0,
             m,
             secret.as_deref(),
-            &all,
+            &neighbours,
             &mut lines,
             provenance,
         ));
@@ -267,6 +269,7 @@ fn scan_piece(
         .count();
     let decoded = decode::find(engine, scratch, data, ds);
     let (matches, secrets) = combine(engine, plain, decoded);
+    let neighbours = Neighbours::new(&matches);
     let mut lines = LineCursor::new(origin.line, origin.offset, origin.line_start);
     let mut findings = Vec::new();
     for (m, secret) in matches.iter().zip(&secrets) {
@@ -277,7 +280,7 @@ fn scan_piece(
                 origin.offset,
                 m,
                 secret.as_deref(),
-                &matches,
+                &neighbours,
                 &mut lines,
                 provenance,
             ));
@@ -352,27 +355,37 @@ fn combine(
     decoded: Vec<DecodedMatch>,
 ) -> (Vec<RawMatch>, Vec<Option<Vec<u8>>>) {
     let generic = |m: &RawMatch| engine.rules()[m.rule as usize].generic;
-    let mut all: Vec<(RawMatch, Option<Vec<u8>>)> = plain.into_iter().map(|m| (m, None)).collect();
+    // Keyed by start. The spans never overlap (plain matches come out of overlap resolution;
+    // a decoded match replaces every span it overlaps), so the ones overlapping a new span are
+    // the few just before its end: each lookup is O(log n), not a walk over all matches.
+    let mut all: BTreeMap<usize, (RawMatch, Option<Vec<u8>>)> =
+        plain.into_iter().map(|m| (m.start, (m, None))).collect();
+    let mut overlapping: Vec<usize> = Vec::new();
     for mut d in decoded {
         let (ds, de) = (d.m.start, d.m.end);
-        let overlaps = |o: &&(RawMatch, Option<Vec<u8>>)| o.0.start < de && ds < o.0.end;
-        let blocked = all
-            .iter()
-            .filter(overlaps)
-            .any(|o| o.1.is_some() || !generic(&o.0) || generic(&d.m));
+        overlapping.clear();
+        overlapping.extend(
+            all.range(..de)
+                .rev()
+                .take_while(|(_, o)| o.0.end > ds)
+                .map(|(&start, _)| start),
+        );
+        let blocked = overlapping.iter().any(|start| {
+            let o = &all[start];
+            o.1.is_some() || !generic(&o.0) || generic(&d.m)
+        });
         if blocked {
             continue;
         }
-        for o in all.iter().filter(overlaps) {
-            d.m.start = d.m.start.min(o.0.start);
-            d.m.end = d.m.end.max(o.0.end);
+        for start in &overlapping {
+            if let Some((o, _)) = all.remove(start) {
+                d.m.start = d.m.start.min(o.start);
+                d.m.end = d.m.end.max(o.end);
+            }
         }
-        let (s, e) = (d.m.start, d.m.end);
-        all.retain(|o| !(o.0.start < e && s < o.0.end));
-        all.push((d.m, Some(d.secret)));
+        all.insert(d.m.start, (d.m, Some(d.secret)));
     }
-    all.sort_by_key(|o| (o.0.start, o.0.end));
-    all.into_iter().unzip()
+    all.into_values().unzip()
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -382,7 +395,7 @@ fn make_finding(
     base_offset: u64,
     m: &RawMatch,
     decoded: Option<&[u8]>,
-    all: &[RawMatch],
+    all: &Neighbours<'_>,
     lines: &mut LineCursor,
     provenance: &Provenance,
 ) -> Finding {
@@ -431,7 +444,41 @@ fn make_finding(
 }
 
 /// The secret's line, trimmed around it, with every match on it replaced by its redaction.
-fn snippet(data: &[u8], m: &RawMatch, all: &[RawMatch]) -> String {
+/// All matches of a buffer (sorted by start), indexed so the ones overlapping a snippet are
+/// found in O(log n): a snippet masks every neighbour it shows, and scanning the whole list per
+/// finding made 200,000 keys in one log take 10 s.
+struct Neighbours<'a> {
+    all: &'a [RawMatch],
+    /// `max_end[i]`: the largest `end` among `all[..=i]` (non-decreasing).
+    max_end: Vec<usize>,
+}
+
+impl<'a> Neighbours<'a> {
+    fn new(all: &'a [RawMatch]) -> Self {
+        let mut furthest = 0;
+        let max_end = all
+            .iter()
+            .map(|m| {
+                furthest = furthest.max(m.end);
+                furthest
+            })
+            .collect();
+        Neighbours { all, max_end }
+    }
+
+    /// The matches overlapping `[from, to)`, in order of start.
+    fn overlapping(&self, from: usize, to: usize) -> impl Iterator<Item = &'a RawMatch> + '_ {
+        // Before `first`, every match ends at or before `from`; from `last` on, every match
+        // starts at or after `to`.
+        let first = self.max_end.partition_point(|&e| e <= from);
+        let last = self.all.partition_point(|m| m.start < to);
+        self.all[first..last.max(first)]
+            .iter()
+            .filter(move |o| o.end > from && o.start < to)
+    }
+}
+
+fn snippet(data: &[u8], m: &RawMatch, all: &Neighbours<'_>) -> String {
     let (ls, le) = line_bounds(data, m.start, m.start + 1);
     let from = m.start.saturating_sub(SNIPPET_SIDE).max(ls);
     let first_line_end =
@@ -442,7 +489,7 @@ fn snippet(data: &[u8], m: &RawMatch, all: &[RawMatch]) -> String {
         out.push('…');
     }
     let mut pos = from;
-    for other in all.iter().filter(|o| o.end > from && o.start < to) {
+    for other in all.overlapping(from, to) {
         let s = other.start.max(pos);
         if s > pos {
             out.push_str(&String::from_utf8_lossy(&data[pos..s]));
