@@ -9,8 +9,8 @@
 //! printed as a ratio to keysweep's; on the history corpus `gitleaks git`, kingfisher and
 //! `git cat-file --batch-all-objects` run too.
 //!
-//! Scenarios: `source`, `logs`, `git`, `staged`, `redact`, `huge` (the 1 GB line; only when
-//! named). With no arguments all but `huge` run.
+//! Scenarios: `source`, `logs`, `git`, `staged`, `redact`, `dense` (200,000 keys in one log),
+//! `huge` (the 1 GB line; only when named). With no arguments all but `huge` run.
 
 use std::ffi::OsStr;
 use std::fs;
@@ -221,6 +221,49 @@ fn make_huge_line(path: &Path) {
     }
     write!(w, "\"token\":\"{}\"", PLANTED[1]).unwrap();
     w.flush().unwrap();
+}
+
+/// A log where every line holds two keys, one of them base64-encoded inside a `Basic` header:
+/// 100,000 lines, 200,000 findings. Cost per finding must stay flat (snippets and the merge of
+/// decoded matches once walked every match of the buffer per finding).
+fn make_dense_log(path: &Path) {
+    if path.exists() {
+        return;
+    }
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let mut w = BufWriter::with_capacity(1 << 20, fs::File::create(path).unwrap());
+    let basic = base64_encode(format!("deploy:{}", PLANTED[2]).as_bytes());
+    for i in 0..100_000 {
+        writeln!(
+            w,
+            "{i} GET /x Authorization: Basic {basic} token={}",
+            PLANTED[0]
+        )
+        .unwrap();
+    }
+    w.flush().unwrap();
+}
+
+/// Standard base64 with padding (the harness avoids dependencies of its own).
+fn base64_encode(data: &[u8]) -> String {
+    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in data.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ABC[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }
 
 fn git(dir: &Path, args: &[&str]) {
@@ -549,6 +592,33 @@ fn main() {
             files: 0,
             rss_kb: rss,
             findings: "-".into(),
+        });
+    }
+    if want("dense") {
+        let path = root.join("dense/keys.log");
+        make_dense_log(&path);
+        let bytes = fs::metadata(&path).unwrap().len();
+        let report = root.join("dense/report.jsonl");
+        let (wall, rss, _) = median_run(runs, || {
+            ks(&[
+                "scan".as_ref(),
+                path.as_os_str(),
+                "-f".as_ref(),
+                "jsonl".as_ref(),
+                "-o".as_ref(),
+                report.as_os_str(),
+                "--no-config".as_ref(),
+            ])
+        });
+        let findings = fs::read_to_string(&report).map_or(0, |r| r.lines().count());
+        rows.push(Row {
+            scenario: "dense".into(),
+            tool: "keysweep scan (jsonl)".into(),
+            wall,
+            bytes,
+            files: 1,
+            rss_kb: rss,
+            findings: findings.to_string(),
         });
     }
     if want("huge") {
