@@ -232,7 +232,8 @@ fn make_dense_log(path: &Path) {
     }
     fs::create_dir_all(path.parent().unwrap()).unwrap();
     let mut w = BufWriter::with_capacity(1 << 20, fs::File::create(path).unwrap());
-    let basic = base64_encode(format!("deploy:{}", PLANTED[2]).as_bytes());
+    use base64::Engine as _;
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("deploy:{}", PLANTED[2]));
     for i in 0..100_000 {
         writeln!(
             w,
@@ -242,28 +243,6 @@ fn make_dense_log(path: &Path) {
         .unwrap();
     }
     w.flush().unwrap();
-}
-
-/// Standard base64 with padding (the harness avoids dependencies of its own).
-fn base64_encode(data: &[u8]) -> String {
-    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ABC[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 fn git(dir: &Path, args: &[&str]) {

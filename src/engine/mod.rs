@@ -240,7 +240,7 @@ impl Engine {
                 let rule = &self.rules[ri as usize];
                 if rule.multiline {
                     let windows = &mut scratch.windows[ri as usize];
-                    let (ws, we) = window(data, hit_start, hit_end, true);
+                    let (ws, we) = multiline_window(data, hit_start, hit_end);
                     match windows.last_mut() {
                         Some(last) if ws <= last.1 => last.1 = last.1.max(we),
                         Some(_) => windows.push((ws, we)),
@@ -259,19 +259,18 @@ impl Engine {
                         continue;
                     }
                 }
-                if !(hit_start >= line.0 && hit_end <= line.1) {
-                    let (ls, le) = line_bounds(data, hit_start, hit_end);
-                    line = if le - ls <= LINE_CAP {
-                        (ls, le)
+                let (ws, we) = if hit_start >= line.0 && hit_end <= line.1 {
+                    line
+                } else {
+                    let bounds = line_bounds(data, hit_start, hit_end);
+                    line = if bounds.1 - bounds.0 <= LINE_CAP {
+                        bounds
                     } else {
                         (usize::MAX, 0)
                     };
-                    if line.0 == usize::MAX {
-                        self.add_job(ri, ls, le, scratch);
-                        continue;
-                    }
-                }
-                self.add_job(ri, line.0, line.1, scratch);
+                    bounds
+                };
+                self.add_job(ri, ws, we, scratch);
             }
         }
         scratch.hits = hits;
@@ -444,13 +443,10 @@ pub fn line_bounds(data: &[u8], start: usize, end: usize) -> (usize, usize) {
     (ls, le)
 }
 
-fn window(data: &[u8], start: usize, end: usize, multiline: bool) -> (usize, usize) {
-    let (ls, le) = line_bounds(data, start, end);
-    if multiline {
-        (ls, (end + MULTILINE_SPAN).min(data.len()))
-    } else {
-        (ls, le)
-    }
+/// A multi-line rule's window: from the start of the hit's line to [`MULTILINE_SPAN`] past it.
+fn multiline_window(data: &[u8], start: usize, end: usize) -> (usize, usize) {
+    let (ls, _) = line_bounds(data, start, end);
+    (ls, (end + MULTILINE_SPAN).min(data.len()))
 }
 
 /// The text around a match where its context words count: whole lines up to

@@ -52,24 +52,17 @@ pub fn scan_bytes(
         result.binary = true;
         return result;
     }
-    let plain: Vec<RawMatch> = engine.scan(data, scratch).to_vec();
-    result.suppressed_inline = scratch.suppressed_inline;
-    let decoded = decode::find(engine, scratch, data, &mut DecodeScratch::default());
-    let (all, secrets) = combine(engine, plain, decoded);
-    let neighbours = Neighbours::new(&all);
-    let mut lines = LineCursor::new(1, 0, 0);
-    for (m, secret) in all.iter().zip(&secrets) {
-        result.findings.push(make_finding(
-            engine,
-            data,
-            0,
-            m,
-            secret.as_deref(),
-            &neighbours,
-            &mut lines,
-            provenance,
-        ));
-    }
+    let (findings, suppressed) = scan_piece(
+        engine,
+        scratch,
+        &mut DecodeScratch::default(),
+        data,
+        (0, data.len()),
+        Origin::START,
+        provenance,
+    );
+    result.findings = findings;
+    result.suppressed_inline = suppressed;
     result
 }
 
@@ -130,6 +123,13 @@ struct Origin {
 }
 
 impl Origin {
+    /// The start of a stream: offset 0, line 1.
+    const START: Origin = Origin {
+        offset: 0,
+        line: 1,
+        line_start: 0,
+    };
+
     /// The origin of `data[at..]`.
     fn advanced(self, data: &[u8], at: usize) -> Origin {
         Origin {
@@ -169,11 +169,7 @@ pub fn scan_reader_in<R: Read>(
     let pieces = chunking.pieces.max(1);
     let mut result = BlobResult::default();
     buf.clear();
-    let mut origin = Origin {
-        offset: 0,
-        line: 1,
-        line_start: 0,
-    };
+    let mut origin = Origin::START;
     // Matches starting before this buffer index were reported by the previous step.
     let mut report_from = 0usize;
     let mut first = true;
@@ -415,7 +411,7 @@ fn make_finding(
     let char_column = 1 + unseen + code_points(&data[line_in_buf..m.start]);
     let char_end_column = match memchr::memrchr(b'\n', encoded) {
         Some(i) => 1 + code_points(&encoded[i + 1..]),
-        None => 1 + unseen + code_points(&data[line_in_buf..m.end]),
+        None => char_column + code_points(encoded),
     };
     let secret = Secret::new(secret_bytes);
     Finding {
