@@ -13,7 +13,7 @@ mod common;
 
 use common::{bin_dir, fake_token, Repo};
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Output;
 
 const MANIFEST: &str = include_str!("../.pre-commit-hooks.yaml");
@@ -311,13 +311,9 @@ fn rust_hooks_build_keysweep_with_cargo_and_block_a_staged_key() {
     );
     r.write("README.md", "project\n");
     r.commit_all("set up pre-commit");
-    let without_keysweep: String = {
-        let old = std::env::var_os("PATH").unwrap_or_default();
-        let dirs: Vec<_> = std::env::split_paths(&old)
-            .filter(|d| !d.join("keysweep").exists())
-            .collect();
-        std::env::join_paths(dirs).unwrap().into_string().unwrap()
-    };
+    let shims = tempfile::tempdir().unwrap();
+    let without_keysweep =
+        path_without_keysweep(&std::env::var_os("PATH").unwrap_or_default(), shims.path());
     let target = root.join("target/precommit-rust-hooks");
     let run_here = |program: &str, args: &[&str]| {
         command(&r, home.path(), program, args)
@@ -351,6 +347,50 @@ fn rust_hooks_build_keysweep_with_cargo_and_block_a_staged_key() {
         &["run", "keysweep-files", "--files", "README.md"],
     );
     assert!(out.status.success(), "{}", text(&out));
+}
+
+/// PATH with every `keysweep` hidden and everything else still there. A directory that holds
+/// a keysweep (`~/.cargo/bin` after the README's `cargo install`) also holds `cargo`, `rustc`
+/// and `rustup`, which the `language: rust` hooks need: it is replaced by a directory of
+/// symlinks to all its other programs, in the same place in PATH.
+fn path_without_keysweep(path: &std::ffi::OsStr, shims: &Path) -> String {
+    let dirs: Vec<PathBuf> = std::env::split_paths(path)
+        .enumerate()
+        .map(|(i, d)| {
+            if !d.join("keysweep").exists() {
+                return d;
+            }
+            let shim = shims.join(i.to_string());
+            std::fs::create_dir_all(&shim).unwrap();
+            for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+                if entry.file_name() != "keysweep" {
+                    std::os::unix::fs::symlink(entry.path(), shim.join(entry.file_name())).unwrap();
+                }
+            }
+            shim
+        })
+        .collect();
+    std::env::join_paths(dirs).unwrap().into_string().unwrap()
+}
+
+#[test]
+fn hiding_keysweep_keeps_cargo_on_path() {
+    let bin = tempfile::tempdir().unwrap();
+    for name in ["keysweep", "cargo"] {
+        std::fs::write(bin.path().join(name), "").unwrap();
+    }
+    let shims = tempfile::tempdir().unwrap();
+    let old = std::env::var_os("PATH").unwrap_or_default();
+    let mut dirs = vec![bin.path().to_path_buf()];
+    dirs.extend(std::env::split_paths(&old));
+    let joined = std::env::join_paths(dirs).unwrap();
+    let hidden = path_without_keysweep(&joined, shims.path());
+    let dirs: Vec<PathBuf> = std::env::split_paths(&hidden).collect();
+    assert!(
+        dirs.iter().all(|d| !d.join("keysweep").exists()),
+        "{hidden}"
+    );
+    assert!(dirs.iter().any(|d| d.join("cargo").exists()), "{hidden}");
 }
 
 fn copy_tree(from: &Path, rel: &str, repo: &Repo) {
