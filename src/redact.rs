@@ -127,6 +127,120 @@ pub fn plan<R: Read>(
     })
 }
 
+/// Secrets shorter than this are not searched for as copies: they would mask ordinary words.
+const MIN_COPY_LEN: usize = 8;
+
+/// Pass 1b: every other occurrence of a detected secret's bytes in `reader` (the same stream
+/// again), where no rule matched it — glued to a word, after `-p`, in a comment, a log line
+/// that repeats a header. Returns `masks` with those occurrences added and merged, so the copy
+/// `write_masked` makes holds none of them and `--check` counts them.
+pub fn add_copies<R: Read>(
+    masks: Vec<Mask>,
+    findings: &[Finding],
+    mut reader: R,
+) -> io::Result<Vec<Mask>> {
+    let mut secrets: Vec<(&[u8], &Finding)> = findings
+        .iter()
+        .map(|f| (f.secret.expose(), f))
+        .filter(|(s, _)| s.len() >= MIN_COPY_LEN)
+        .collect();
+    secrets.sort_by(|a, b| a.0.cmp(b.0));
+    secrets.dedup_by(|a, b| a.0 == b.0);
+    if secrets.is_empty() {
+        return Ok(masks);
+    }
+    let ac = aho_corasick::AhoCorasick::builder()
+        .match_kind(aho_corasick::MatchKind::LeftmostLongest)
+        .build(secrets.iter().map(|(s, _)| *s))
+        .map_err(io::Error::other)?;
+    let longest = secrets.iter().map(|(s, _)| s.len()).max().unwrap_or(0);
+    let overlap = longest - 1;
+    let chunk = 256 << 10;
+    let mut extra = Vec::new();
+    let mut buf: Vec<u8> = Vec::with_capacity(chunk + overlap);
+    let mut base = 0u64; // absolute offset of buf[0]
+    let mut lines = Lines::default();
+    let mut skip_before = 0usize; // a copy found last round ends here (in this buffer)
+    loop {
+        let want = chunk + overlap - buf.len();
+        let got = reader.by_ref().take(want as u64).read_to_end(&mut buf)?;
+        let eof = got < want;
+        // Copies starting before `report_to` lie wholly in `buf`; later ones are found next
+        // round, when the buffer holds them whole.
+        let report_to = if eof { buf.len() } else { buf.len() - overlap };
+        for hit in ac.find_iter(&buf[..]) {
+            if hit.start() < skip_before {
+                continue;
+            }
+            if hit.start() >= report_to {
+                break;
+            }
+            let (secret, f) = secrets[hit.pattern().as_usize()];
+            let start = base + hit.start() as u64;
+            lines.advance_to(&buf, base, start);
+            let column = start - lines.line_start + 1;
+            let inner = memchr::memchr_iter(b'\n', secret).count() as u64;
+            extra.push(Mask {
+                byte_start: start,
+                byte_end: start + secret.len() as u64,
+                line: lines.line,
+                column,
+                end_line: lines.line + inner,
+                end_column: match memchr::memrchr(b'\n', secret) {
+                    Some(i) => (secret.len() - i) as u64,
+                    None => column + secret.len() as u64,
+                },
+                rule_id: f.rule_id.clone(),
+                fingerprint: f.fingerprint.clone(),
+            });
+            skip_before = hit.end();
+        }
+        if eof {
+            break;
+        }
+        lines.advance_to(&buf, base, base + report_to as u64);
+        buf.drain(..report_to);
+        base += report_to as u64;
+        skip_before = skip_before.saturating_sub(report_to);
+    }
+    if extra.is_empty() {
+        return Ok(masks);
+    }
+    let mut all = masks;
+    all.extend(extra);
+    Ok(merge(all))
+}
+
+/// Counts lines while a buffer moves forward through a stream.
+#[derive(Default)]
+struct Lines {
+    /// Absolute offset up to which newlines are counted.
+    counted: u64,
+    /// 0-based count of newlines before `counted`.
+    newlines: u64,
+    /// 1-based line at `counted`.
+    line: u64,
+    /// Absolute offset of that line's first byte.
+    line_start: u64,
+}
+
+impl Lines {
+    /// Counts the newlines of `buf` (which starts at absolute offset `base`) up to `to`.
+    fn advance_to(&mut self, buf: &[u8], base: u64, to: u64) {
+        if to <= self.counted {
+            self.line = self.newlines + 1;
+            return;
+        }
+        let part = &buf[(self.counted - base) as usize..(to - base) as usize];
+        self.newlines += memchr::memchr_iter(b'\n', part).count() as u64;
+        if let Some(i) = memchr::memrchr(b'\n', part) {
+            self.line_start = self.counted + i as u64 + 1;
+        }
+        self.counted = to;
+        self.line = self.newlines + 1;
+    }
+}
+
 /// Sorts masks and folds overlapping ones into the first (its rule names the token).
 pub fn merge(mut masks: Vec<Mask>) -> Vec<Mask> {
     masks.sort_by_key(|m| (m.byte_start, std::cmp::Reverse(m.byte_end)));

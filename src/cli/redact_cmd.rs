@@ -446,7 +446,13 @@ fn redact_one(
     }
     .context("cannot read the whole input (truncated or corrupt?)")?;
     input.rewind()?;
-    let masks = plan.masks;
+    let masks = if gzip {
+        redact::add_copies(plan.masks, &plan.findings, MultiGzDecoder::new(&mut input))
+    } else {
+        redact::add_copies(plan.masks, &plan.findings, &mut input)
+    }
+    .context("cannot read the input again")?;
+    input.rewind()?;
     let copy = |w: &mut dyn Write, input: &mut Input| -> io::Result<()> {
         if gzip {
             let mut enc = flate2::write::GzEncoder::new(w, flate2::Compression::default());

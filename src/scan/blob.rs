@@ -265,7 +265,7 @@ fn scan_piece(
         .count();
     let decoded = decode::find(engine, scratch, data, ds);
     let (matches, secrets) = combine(engine, plain, decoded);
-    let neighbours = Neighbours::new(&matches);
+    let neighbours = Neighbours::new(&matches, data, &secrets);
     let mut lines = LineCursor::new(origin.line, origin.offset, origin.line_start);
     let mut findings = Vec::new();
     for (m, secret) in matches.iter().zip(&secrets) {
@@ -447,10 +447,17 @@ struct Neighbours<'a> {
     all: &'a [RawMatch],
     /// `max_end[i]`: the largest `end` among `all[..=i]` (non-decreasing).
     max_end: Vec<usize>,
+    /// The buffer the matches are in.
+    data: &'a [u8],
+    /// Decoded secrets, parallel to `all` (`None`: the secret is the matched bytes).
+    decoded: &'a [Option<Vec<u8>>],
 }
 
+/// Shorter secrets are not searched for as copies (they would mask ordinary words).
+const MIN_COPY_LEN: usize = 8;
+
 impl<'a> Neighbours<'a> {
-    fn new(all: &'a [RawMatch]) -> Self {
+    fn new(all: &'a [RawMatch], data: &'a [u8], decoded: &'a [Option<Vec<u8>>]) -> Self {
         let mut furthest = 0;
         let max_end = all
             .iter()
@@ -459,7 +466,50 @@ impl<'a> Neighbours<'a> {
                 furthest
             })
             .collect();
-        Neighbours { all, max_end }
+        Neighbours {
+            all,
+            max_end,
+            data,
+            decoded,
+        }
+    }
+
+    /// The byte strings a snippet must never show: each match's bytes and its decoded secret.
+    fn secrets_of<'s>(
+        &'s self,
+        ms: impl Iterator<Item = usize> + 's,
+    ) -> impl Iterator<Item = &'a [u8]> + 's {
+        ms.flat_map(move |i| {
+            let m = &self.all[i];
+            let raw = &self.data[m.start..m.end];
+            let dec = self.decoded.get(i).and_then(|d| d.as_deref());
+            std::iter::once(raw).chain(dec)
+        })
+        .filter(|s| s.len() >= MIN_COPY_LEN)
+    }
+
+    /// An automaton over the secrets of the matches on `[from, to)` (the snippet's line), which
+    /// the snippet masks wherever they occur on it: a second, unmatched copy of a key (glued
+    /// to a word, after `-p`, in a trailing comment) is never printed raw beside its own
+    /// redaction. Only the line's own secrets, so a chunked scan shows the same snippet as a
+    /// whole-buffer one.
+    fn copy_matcher(&self, from: usize, to: usize) -> Copies<'a> {
+        let first = self.max_end.partition_point(|&e| e <= from);
+        let last = self.all.partition_point(|m| m.start < to);
+        let on_line =
+            (first..last.max(first)).filter(|&i| self.all[i].end > from && self.all[i].start < to);
+        let mut pats: Vec<&'a [u8]> = self.secrets_of(on_line).collect();
+        pats.sort_unstable();
+        pats.dedup();
+        match pats.len() {
+            0 => Copies::None,
+            // The usual case (one key on its line): no automaton to build per finding.
+            1 => Copies::One(pats[0]),
+            _ => aho_corasick::AhoCorasick::builder()
+                .match_kind(aho_corasick::MatchKind::LeftmostLongest)
+                .build(pats)
+                .map_or(Copies::None, Copies::Many),
+        }
     }
 
     /// The matches overlapping `[from, to)`, in order of start.
@@ -474,12 +524,74 @@ impl<'a> Neighbours<'a> {
     }
 }
 
+/// The secrets a snippet masks wherever they occur.
+enum Copies<'a> {
+    None,
+    One(&'a [u8]),
+    Many(aho_corasick::AhoCorasick),
+}
+
+impl Copies<'_> {
+    /// Longest secret searched for.
+    fn reach(&self) -> usize {
+        match self {
+            Copies::None => 0,
+            Copies::One(p) => p.len(),
+            Copies::Many(ac) => ac.max_pattern_len(),
+        }
+    }
+
+    /// `(start, end)` of every copy in `text`, left to right, not overlapping.
+    fn find(&self, text: &[u8]) -> Vec<(usize, usize)> {
+        match self {
+            Copies::None => Vec::new(),
+            Copies::One(p) => {
+                let mut out = Vec::new();
+                let mut at = 0;
+                while let Some(i) = memchr::memmem::find(&text[at..], p) {
+                    out.push((at + i, at + i + p.len()));
+                    at += i + p.len();
+                }
+                out
+            }
+            Copies::Many(ac) => ac.find_iter(text).map(|h| (h.start(), h.end())).collect(),
+        }
+    }
+}
+
+/// Appends `text` to `out` with every copy of a detected secret replaced by its redaction.
+fn push_masking_copies(out: &mut String, text: &[u8], copies: &Copies<'_>) {
+    let mut pos = 0;
+    for (s, e) in copies.find(text) {
+        out.push_str(&String::from_utf8_lossy(&text[pos..s]));
+        out.push_str(&Secret::new(&text[s..e]).redacted());
+        pos = e;
+    }
+    out.push_str(&String::from_utf8_lossy(&text[pos..]));
+}
+
 fn snippet(data: &[u8], m: &RawMatch, all: &Neighbours<'_>) -> String {
     let (ls, le) = line_bounds(data, m.start, m.start + 1);
-    let from = m.start.saturating_sub(SNIPPET_SIDE).max(ls);
+    let mut from = m.start.saturating_sub(SNIPPET_SIDE).max(ls);
     let first_line_end =
         memchr::memchr(b'\n', &data[m.start..m.end]).map_or(m.end, |i| m.start + i);
-    let to = (first_line_end.max(m.end.min(le)) + SNIPPET_SIDE).min(le);
+    let mut to = (first_line_end.max(m.end.min(le)) + SNIPPET_SIDE).min(le);
+    let copies = all.copy_matcher(ls, le);
+    // A copy cut by either edge of the window would show most of a secret: widen the window
+    // to take it whole, so it is masked.
+    {
+        let reach = copies.reach();
+        let (a, b) = (from.saturating_sub(reach).max(ls), (to + reach).min(le));
+        for (s, e) in copies.find(&data[a..b]) {
+            let (s, e) = (a + s, a + e);
+            if s < from && e > from {
+                from = s;
+            }
+            if s < to && e > to {
+                to = e;
+            }
+        }
+    }
     let mut out = String::new();
     if from > ls {
         out.push('…');
@@ -488,13 +600,13 @@ fn snippet(data: &[u8], m: &RawMatch, all: &Neighbours<'_>) -> String {
     for other in all.overlapping(from, to) {
         let s = other.start.max(pos);
         if s > pos {
-            out.push_str(&String::from_utf8_lossy(&data[pos..s]));
+            push_masking_copies(&mut out, &data[pos..s], &copies);
         }
         out.push_str(&Secret::new(&data[other.start..other.end]).redacted());
         pos = other.end.max(pos);
     }
     if pos < to {
-        out.push_str(&String::from_utf8_lossy(&data[pos..to]));
+        push_masking_copies(&mut out, &data[pos..to], &copies);
     }
     if to < le {
         out.push('…');
