@@ -25,6 +25,7 @@ pub mod config;
 pub mod engine;
 pub mod exit_code;
 pub mod finding;
+pub mod guard;
 pub mod merge;
 pub mod redact;
 pub mod report;

@@ -10,6 +10,10 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Guard(args) = &cli.command {
+        // The guard answers in the assistant's hook protocol, exit codes included.
+        return cli::guard_cmd::run(args);
+    }
     let findings_code = match &cli.command {
         Command::Scan(a) => a.output.exit_code,
         Command::Git(a) => a.output.exit_code,
@@ -18,7 +22,8 @@ fn main() -> ExitCode {
         | Command::Rules(_)
         | Command::Merge(_)
         | Command::Redact(_)
-        | Command::Revoke(_) => 1,
+        | Command::Revoke(_)
+        | Command::Guard(_) => 1,
     };
     match run(cli) {
         Ok(status) => ExitCode::from(status.code(findings_code)),
@@ -42,6 +47,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Rules(cmd) => cli::rules_cmd::run(cmd),
         Command::Merge(args) => cli::merge_cmd::run(args),
         Command::Revoke(args) => cli::revoke_cmd::run(args),
+        Command::Guard(_) => unreachable!("answered in main"),
     }
 }
 

@@ -5,6 +5,7 @@
 pub mod baseline_cmd;
 pub mod common;
 pub mod git_cmd;
+pub mod guard_cmd;
 pub mod hook_cmd;
 pub mod merge_cmd;
 pub mod progress;
@@ -76,6 +77,14 @@ pub enum Command {
     /// Exit codes: 0 = done, 1 = --check found something to redact, 2 = an input could not be
     /// redacted (no copy is written for it).
     Redact(redact_cmd::RedactArgs),
+    /// Answer an AI coding assistant's hook event (JSON on stdin): block a prompt, a file read,
+    /// a shell command or a tool call that would send a key to the model.
+    ///
+    /// Speaks Claude Code's hook protocol (UserPromptSubmit, PreToolUse for Read, Bash, Write,
+    /// Edit, WebFetch and mcp__* tools, PostToolUse) and Cursor's (beforeSubmitPrompt,
+    /// beforeReadFile, beforeShellExecution, beforeMCPExecution), told apart by the event's
+    /// name. Local and offline; the answer never holds a secret. See docs/agents.md.
+    Guard(guard_cmd::GuardArgs),
     /// Revoke leaked tokens with their provider (GitHub). Prints what it would send; sends
     /// only with --yes.
     Revoke(revoke_cmd::RevokeArgs),
