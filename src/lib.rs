@@ -26,6 +26,7 @@ pub mod engine;
 pub mod exit_code;
 pub mod finding;
 pub mod guard;
+pub mod mcp;
 pub mod merge;
 pub mod redact;
 pub mod report;

@@ -23,7 +23,8 @@ fn main() -> ExitCode {
         | Command::Merge(_)
         | Command::Redact(_)
         | Command::Revoke(_)
-        | Command::Guard(_) => 1,
+        | Command::Guard(_)
+        | Command::Mcp(_) => 1,
     };
     match run(cli) {
         Ok(status) => ExitCode::from(status.code(findings_code)),
@@ -48,6 +49,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Merge(args) => cli::merge_cmd::run(args),
         Command::Revoke(args) => cli::revoke_cmd::run(args),
         Command::Guard(_) => unreachable!("answered in main"),
+        Command::Mcp(args) => cli::mcp_cmd::run(args),
     }
 }
 

@@ -7,6 +7,7 @@ pub mod common;
 pub mod git_cmd;
 pub mod guard_cmd;
 pub mod hook_cmd;
+pub mod mcp_cmd;
 pub mod merge_cmd;
 pub mod progress;
 pub mod redact_cmd;
@@ -85,6 +86,9 @@ pub enum Command {
     /// beforeReadFile, beforeShellExecution, beforeMCPExecution), told apart by the event's
     /// name. Local and offline; the answer never holds a secret. See docs/agents.md.
     Guard(guard_cmd::GuardArgs),
+    /// Serve the Model Context Protocol on stdio: tools scan_text, scan_path, redact_text and
+    /// explain_rule for an AI assistant. Answers never contain a raw secret.
+    Mcp(mcp_cmd::McpArgs),
     /// Revoke leaked tokens with their provider (GitHub). Prints what it would send; sends
     /// only with --yes.
     Revoke(revoke_cmd::RevokeArgs),
