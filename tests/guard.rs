@@ -340,3 +340,135 @@ fn a_bad_timeout_is_a_usage_error() {
             .code(2);
     }
 }
+
+/// A project settings file that already holds another hook and other settings.
+const CLAUDE_SETTINGS: &str = r#"{
+  "model": "opus",
+  "permissions": {"allow": ["Bash(npm test)"]},
+  "hooks": {
+    "PreToolUse": [
+      {"matcher": "Bash", "hooks": [{"type": "command", "command": "./scripts/lint-command.sh"}]}
+    ],
+    "Stop": [{"hooks": [{"type": "command", "command": "notify-send done"}]}]
+  }
+}
+"#;
+
+#[test]
+fn guard_install_merges_with_other_hooks_and_uninstall_reverses_it() {
+    let sb = Sandbox::new();
+    assert!(std::process::Command::new("git")
+        .args(["init", "-q"])
+        .current_dir(sb.path())
+        .status()
+        .unwrap()
+        .success());
+    sb.write(".claude/settings.json", CLAUDE_SETTINGS);
+    let path = sb.path().join(".claude/settings.json");
+    let read =
+        || -> Value { serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap() };
+    let original = read();
+
+    // --dry-run prints the diff and writes nothing.
+    let out = sb
+        .cmd()
+        .args(["guard", "install", "claude-code", "--dry-run"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let diff = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        diff.contains("+") && diff.contains("keysweep guard"),
+        "{diff}"
+    );
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), CLAUDE_SETTINGS);
+
+    sb.cmd()
+        .args(["guard", "install", "claude-code"])
+        .assert()
+        .code(0);
+    let v = read();
+    assert_eq!(v["model"], "opus");
+    assert_eq!(v["permissions"], original["permissions"]);
+    assert_eq!(v["hooks"]["Stop"], original["hooks"]["Stop"]);
+    let pre = v["hooks"]["PreToolUse"].as_array().unwrap();
+    assert_eq!(
+        pre[0], original["hooks"]["PreToolUse"][0],
+        "the other hook stays first"
+    );
+    assert_eq!(pre[1]["matcher"], "*");
+    assert_eq!(pre[1]["hooks"][0]["command"], "keysweep guard");
+    assert_eq!(
+        v["hooks"]["UserPromptSubmit"][0]["hooks"][0]["command"],
+        "keysweep guard"
+    );
+    assert_eq!(
+        v["hooks"]["PostToolUse"][0]["hooks"][0]["command"],
+        "keysweep guard"
+    );
+    // Installing twice adds nothing.
+    let before = std::fs::read_to_string(&path).unwrap();
+    sb.cmd()
+        .args(["guard", "install", "claude-code"])
+        .assert()
+        .code(0);
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), before);
+
+    sb.cmd()
+        .args(["guard", "uninstall", "claude-code"])
+        .assert()
+        .code(0);
+    assert_eq!(read(), original, "uninstall leaves exactly what was there");
+
+    // A fresh project: Cursor's file is created, and removed again on uninstall.
+    sb.cmd()
+        .args(["guard", "install", "cursor"])
+        .assert()
+        .code(0);
+    let cursor: Value = serde_json::from_str(
+        &std::fs::read_to_string(sb.path().join(".cursor/hooks.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(cursor["version"], 1);
+    for e in [
+        "beforeSubmitPrompt",
+        "beforeReadFile",
+        "beforeShellExecution",
+        "beforeMCPExecution",
+    ] {
+        assert_eq!(cursor["hooks"][e][0]["command"], "keysweep guard", "{e}");
+    }
+    sb.cmd()
+        .args(["guard", "uninstall", "cursor"])
+        .assert()
+        .code(0);
+    assert!(!sb.path().join(".cursor/hooks.json").exists());
+}
+
+#[test]
+fn guard_install_refuses_a_malformed_settings_file_and_user_scope_uses_home() {
+    let sb = Sandbox::new();
+    sb.write(".claude/settings.json", "{ \"model\": \"opus\", oops");
+    let out = sb
+        .cmd()
+        .args(["guard", "install", "claude-code"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("settings.json") && err.contains("not valid JSON"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(sb.path().join(".claude/settings.json")).unwrap(),
+        "{ \"model\": \"opus\", oops"
+    );
+    let home = tempfile::tempdir().unwrap();
+    sb.cmd()
+        .env("HOME", home.path())
+        .args(["guard", "install", "claude-code", "--user"])
+        .assert()
+        .code(0);
+    assert!(home.path().join(".claude/settings.json").is_file());
+}

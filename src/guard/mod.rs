@@ -7,6 +7,7 @@
 //! prefix. Offline, local, no network.
 
 pub mod event;
+pub mod install;
 
 use crate::engine::Engine;
 use crate::finding::{Finding, Provenance};
