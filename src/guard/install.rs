@@ -138,7 +138,10 @@ impl Change {
     }
 }
 
-fn read(path: &Path) -> Result<Option<(String, Map<String, Value>)>, InstallError> {
+/// A settings file's text and its top-level object.
+type Settings = (String, Map<String, Value>);
+
+fn read(path: &Path) -> Result<Option<Settings>, InstallError> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
