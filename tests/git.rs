@@ -684,3 +684,47 @@ fn install_hook_blocks_commits_including_commit_dash_a_and_respects_other_hooks(
         .code(0);
     assert!(!hook.exists());
 }
+
+/// Regression (#16, commit metadata): a key in a commit message is a finding of its own, and
+/// it never appears raw in the text, JSON or SARIF report's commit summary.
+#[test]
+fn a_key_in_a_commit_message_is_found_and_masked_in_every_report() {
+    let r = Repo::new();
+    let key = fake_token("in-a-message");
+    r.write("README.md", "hello\n");
+    r.commit_all(&format!("use token {key} for the deploy"));
+    r.write("app.env", format!("GITHUB_TOKEN={key}\n"));
+    r.commit_all(&format!("config: rotate {key}"));
+    let (_, rep, _) = r.json(&["git"]);
+    let f = findings(&rep);
+    let in_message: Vec<&Value> = f
+        .iter()
+        .filter(|x| x["path"] == "(commit message)")
+        .collect();
+    assert_eq!(
+        in_message.len(),
+        1,
+        "one finding for the key in messages: {f:#?}"
+    );
+    assert_eq!(in_message[0]["rule_id"], "github-pat");
+    let first = r.git(&["rev-list", "--max-parents=0", "HEAD"]);
+    assert_eq!(
+        commit_of(in_message[0]),
+        first,
+        "the oldest message holding it"
+    );
+    for format in ["text", "json", "sarif"] {
+        let out = r.keysweep().args(["git", "-f", format]).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{format}");
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!all.contains(&key), "{format} shows the key:\n{all}");
+        assert!(
+            all.contains("rotate "),
+            "{format}: the summary is still shown"
+        );
+    }
+}

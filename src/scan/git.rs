@@ -125,6 +125,7 @@ pub fn scan_history(
     outcome.stats.commits_scanned = plan.commits.len() as u64;
     add_notes(&mut outcome, plan.notes);
     let commits = plan.commits;
+    let messages = plan.messages;
     let mut blobs = plan.blobs;
     if let Some(allow) = &opts.allow_paths {
         let before = blobs.len();
@@ -181,8 +182,87 @@ pub fn scan_history(
         };
         fold(&mut outcome, r, b.oid, &b.path);
     }
+    scan_messages(engine, &commits, &messages, &mut outcome);
+    mask_commit_metadata(&mut outcome);
     outcome.stats.duration_ms = duration_ms(started.elapsed());
     outcome
+}
+
+/// The path reported for a finding in a commit message.
+pub const COMMIT_MESSAGE_PATH: &str = "(commit message)";
+
+/// Scans every commit's message and signatures; a key is reported for the oldest commit whose
+/// message holds it.
+fn scan_messages(
+    engine: &Engine,
+    commits: &[crate::finding::CommitInfo],
+    messages: &[Vec<u8>],
+    outcome: &mut ScanOutcome,
+) {
+    let found: Vec<Vec<crate::finding::Finding>> = messages
+        .par_iter()
+        .zip(commits.par_iter())
+        .map_init(
+            || engine.scratch(),
+            |scratch, (msg, info)| {
+                let provenance = Provenance {
+                    path: COMMIT_MESSAGE_PATH.to_string(),
+                    commit: Some(info.clone()),
+                };
+                blob::scan_bytes(engine, scratch, msg, &provenance, false).findings
+            },
+        )
+        .collect();
+    let mut seen = std::collections::HashSet::new();
+    for f in found.into_iter().flatten() {
+        if seen.insert(f.fingerprint.clone()) {
+            outcome.findings.push(f);
+        }
+    }
+}
+
+/// Replaces every detected secret that occurs in a finding's commit summary or author fields
+/// by its redaction: commit metadata is printed in text, JSON and SARIF reports.
+fn mask_commit_metadata(outcome: &mut ScanOutcome) {
+    let mut secrets: Vec<Vec<u8>> = outcome
+        .findings
+        .iter()
+        .map(|f| f.secret.expose().to_vec())
+        .filter(|s| s.len() >= 8)
+        .collect();
+    secrets.sort_unstable();
+    secrets.dedup();
+    if secrets.is_empty() {
+        return;
+    }
+    let Ok(ac) = aho_corasick::AhoCorasick::builder()
+        .match_kind(aho_corasick::MatchKind::LeftmostLongest)
+        .build(&secrets)
+    else {
+        return;
+    };
+    let mask = |s: &mut String| {
+        if ac.is_match(s.as_bytes()) {
+            let bytes = s.as_bytes();
+            let mut out = Vec::with_capacity(bytes.len());
+            let mut pos = 0;
+            for hit in ac.find_iter(bytes) {
+                out.extend_from_slice(&bytes[pos..hit.start()]);
+                let secret = crate::finding::Secret::new(&bytes[hit.start()..hit.end()]);
+                out.extend_from_slice(secret.redacted().as_bytes());
+                pos = hit.end();
+            }
+            out.extend_from_slice(&bytes[pos..]);
+            *s = String::from_utf8_lossy(&out).into_owned();
+        }
+    };
+    for f in &mut outcome.findings {
+        if let Some(c) = f.provenance.commit.as_mut() {
+            mask(&mut c.summary);
+            mask(&mut c.author_name);
+            mask(&mut c.author_email);
+        }
+    }
 }
 
 /// Scans the staged blobs of a plan, keeping only findings on added lines.

@@ -70,6 +70,10 @@ pub struct PlannedBlob {
 pub struct HistoryPlan {
     /// The selected commits, oldest first.
     pub commits: Vec<CommitInfo>,
+    /// Each selected commit's full message and author and committer lines, parallel to
+    /// `commits`: scanned as a source of their own, since a key pasted into a message is in
+    /// every clone.
+    pub messages: Vec<Vec<u8>>,
     /// Unique blobs in the order they were introduced.
     pub blobs: Vec<PlannedBlob>,
     /// For blobs at a path that a commit outside the selection already had: that older blob
@@ -169,6 +173,7 @@ pub fn plan_history(repo: &Repository, opts: &HistoryOptions) -> Result<HistoryP
         }
         let index = plan.commits.len();
         plan.commits.push(commit_info(&commit));
+        plan.messages.push(message_text(&commit));
         let mut walk = TreeWalk {
             repo,
             seen_trees: &mut seen_trees,
@@ -349,6 +354,20 @@ impl TreeWalk<'_> {
             }
         }
     }
+}
+
+/// The text of a commit that is not in its tree: the message, then author and committer.
+fn message_text(c: &git2::Commit<'_>) -> Vec<u8> {
+    let mut out = c.message_bytes().to_vec();
+    for sig in [c.author(), c.committer()] {
+        out.push(b'\n');
+        out.extend_from_slice(sig.name_bytes());
+        out.extend_from_slice(b" <");
+        out.extend_from_slice(sig.email_bytes());
+        out.push(b'>');
+    }
+    out.push(b'\n');
+    out
 }
 
 /// Metadata of a commit for reports.
