@@ -130,10 +130,11 @@ impl Baseline {
 
     /// Reads a baseline file.
     pub fn load(path: &Path) -> Result<Self, BaselineError> {
-        let text = std::fs::read_to_string(path).map_err(|source| BaselineError::Read {
-            path: path.display().to_string(),
-            source,
-        })?;
+        let text = crate::small_file::read_to_string(path, crate::small_file::MAX_SMALL_FILE)
+            .map_err(|source| BaselineError::Read {
+                path: path.display().to_string(),
+                source,
+            })?;
         Baseline::parse(&text, &path.display().to_string())
     }
 
@@ -260,7 +261,7 @@ impl IgnoreFile {
     /// Reads `dir/.keysweepignore` when it exists.
     pub fn discover(dir: &Path) -> Result<Option<Self>, BaselineError> {
         let path = dir.join(IGNORE_FILE);
-        match std::fs::read_to_string(&path) {
+        match crate::small_file::read_to_string(&path, crate::small_file::MAX_SMALL_FILE) {
             Ok(text) => IgnoreFile::parse(&text, &path).map(Some),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(source) => Err(BaselineError::Read {

@@ -33,5 +33,6 @@ pub mod report;
 pub mod rules;
 pub mod sanitize;
 pub mod scan;
+pub mod small_file;
 pub mod source;
 pub mod verify;

@@ -53,6 +53,13 @@ pub fn build_engine(args: &RuleArgs, config: Option<&Config>) -> Result<Engine> 
         }
         disabled.extend(cfg.disable_rules.iter().cloned());
         for v in &cfg.allowlist.values {
+            if v.len() > rules::MAX_PATTERN_LEN {
+                anyhow::bail!(
+                    "{cfg_name}: an allowlist value regex is {} bytes long; the limit is {}",
+                    v.len(),
+                    rules::MAX_PATTERN_LEN
+                );
+            }
             let re = regex::bytes::RegexBuilder::new(v)
                 .unicode(false)
                 .size_limit(1 << 20)
@@ -254,12 +261,25 @@ pub fn finish(
     outcome.sort();
     apply_checks(&mut outcome, engine, checks, out.quiet);
     outcome.stats.findings = outcome.findings.len() as u64;
-    emit_report(&outcome, engine, out)?;
+    // `scan … | head`: the reader left, which is no failure of the scan; its status stands.
+    if let Err(e) = emit_report(&outcome, engine, out) {
+        if !is_broken_pipe(&e) {
+            return Err(e);
+        }
+    }
     print_warnings_and_summary(&outcome, out, hint);
     Ok(keysweep::exit_code::ExitStatus::for_scan(
         outcome.findings.len(),
         outcome.incomplete,
     ))
+}
+
+/// True when `err` comes from writing to a pipe whose reader has gone.
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<io::Error>()
+            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+    })
 }
 
 /// Runs `--verify` / the revocation endpoint on the findings and applies `--only-active`.

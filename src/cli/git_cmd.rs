@@ -118,7 +118,7 @@ pub fn collect(args: &GitArgs) -> Result<(ScanOutcome, Engine, Option<PathBuf>, 
     } else {
         if let Some(n) = args.threads {
             let _ = rayon::ThreadPoolBuilder::new()
-                .num_threads(n.max(1))
+                .num_threads(keysweep::scan::clamp_threads(n))
                 .build_global();
         }
         let selection = match (&args.branch, &args.range) {

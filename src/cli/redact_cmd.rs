@@ -408,7 +408,7 @@ fn redact_one(
     args: &RedactArgs,
 ) -> Result<(Vec<Mask>, u64, Vec<keysweep::finding::Finding>)> {
     let mut input = match &job.src {
-        Some(p) => Input::File(File::open(p).context("cannot open")?),
+        Some(p) => Input::File(keysweep::small_file::open_regular(p).context("cannot open")?),
         None => {
             let mut spool = tempfile::spooled_tempfile(STDIN_SPOOL_IN_MEMORY);
             io::copy(&mut io::stdin().lock(), &mut spool).context("cannot read stdin")?;

@@ -10,7 +10,7 @@ use keysweep::config::Config;
 use keysweep::engine::Engine;
 use keysweep::exit_code::ExitStatus;
 use keysweep::scan::{self, BlobOptions, Progress, ScanOutcome};
-use keysweep::source::fs::{display_path, walk, WalkOptions};
+use keysweep::source::fs::{display_path, is_stream, walk, WalkOptions};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -78,7 +78,7 @@ pub fn collect(args: &ScanArgs) -> Result<(ScanOutcome, Engine, PathBuf, Option<
     if let Some(n) = args.threads {
         // Ignore the error if a pool already exists (tests calling run twice).
         let _ = rayon::ThreadPoolBuilder::new()
-            .num_threads(n.max(1))
+            .num_threads(scan::clamp_threads(n))
             .build_global();
     }
     let config_root = args
@@ -103,6 +103,17 @@ pub fn collect(args: &ScanArgs) -> Result<(ScanOutcome, Engine, PathBuf, Option<
         let locked = std::io::stdin().lock();
         outcome.merge(scan::scan_stream(&engine, locked, "-", &blob_opts));
     }
+    // A FIFO or `<(cmd)` named here is read as a stream, like stdin.
+    let (streams, files): (Vec<&PathBuf>, Vec<&PathBuf>) =
+        files.into_iter().partition(|p| is_stream(p));
+    for p in streams {
+        outcome.merge(scan::scan_path_stream(
+            &engine,
+            p,
+            &display_path(p),
+            &blob_opts,
+        ));
+    }
     if !files.is_empty() {
         let roots: Vec<PathBuf> = files.into_iter().cloned().collect();
         let walk_opts = WalkOptions {
@@ -116,6 +127,7 @@ pub fn collect(args: &ScanArgs) -> Result<(ScanOutcome, Engine, PathBuf, Option<
             max_file_size: args.max_file_size,
             threads: args
                 .threads
+                .map(scan::clamp_threads)
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
             skip_files: config.as_ref().map(|c| c.own_files()).unwrap_or_default(),
         };

@@ -14,6 +14,10 @@ use std::sync::OnceLock;
 
 /// Largest compiled size allowed for a rule's regex (user rules cannot exhaust memory).
 const REGEX_SIZE_LIMIT: usize = 4 << 20;
+/// Longest regex source accepted, checked before parsing: the parser's syntax tree of a
+/// 10 MB pattern takes over a gigabyte before the compiled-size limit can refuse it. The
+/// longest built-in pattern is under 500 bytes.
+pub const MAX_PATTERN_LEN: usize = 16 << 10;
 /// Shortest keyword allowed: shorter ones would make the prefilter pointless.
 const MIN_KEYWORD_LEN: usize = 3;
 
@@ -196,7 +200,14 @@ fn build_rule(spec: RuleSpec, file: &str, thorough: bool) -> Result<Rule, Vec<Ru
             ));
         }
     }
-    let compiled = if thorough {
+    let too_long = spec.regex.len() > MAX_PATTERN_LEN;
+    if too_long {
+        problem(format!(
+            "regex is {} bytes long; the limit is {MAX_PATTERN_LEN}",
+            spec.regex.len()
+        ));
+    }
+    let compiled = if thorough && !too_long {
         match build_regex(&spec.regex) {
             Ok(c) => Some(c),
             Err(e) => {

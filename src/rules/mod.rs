@@ -7,7 +7,7 @@
 mod compile;
 pub mod schema;
 
-pub use compile::{compile_rule, prepare_rule, regex_set, Rule};
+pub use compile::{compile_rule, prepare_rule, regex_set, Rule, MAX_PATTERN_LEN};
 use schema::RuleFile;
 use std::collections::HashMap;
 use std::path::Path;
@@ -101,10 +101,12 @@ fn build_all(
 
 /// Reads and compiles a user rule file.
 pub fn load_rule_file(path: &Path) -> Result<(Vec<Rule>, Vec<RuleProblem>), RuleError> {
-    let text = std::fs::read_to_string(path).map_err(|source| RuleError::Read {
-        path: path.display().to_string(),
-        source,
-    })?;
+    let text = crate::small_file::read_to_string(path, crate::small_file::MAX_SMALL_FILE).map_err(
+        |source| RuleError::Read {
+            path: path.display().to_string(),
+            source,
+        },
+    )?;
     Ok(parse_rule_text(&path.display().to_string(), &text))
 }
 

@@ -172,20 +172,21 @@ pub fn scan_reader_in<R: Read>(
     let mut origin = Origin::START;
     // Matches starting before this buffer index were reported by the previous step.
     let mut report_from = 0usize;
-    let mut first = true;
+    if skip_binary {
+        // Known binary and skipped: nothing past the probe is read (a 10 GB disk image costs
+        // 8 KiB). `bytes` counts what was read.
+        fill(&mut reader, buf, BINARY_PROBE)?;
+        if looks_binary(buf) {
+            result.binary = true;
+            result.bytes = buf.len() as u64;
+            return Ok(result);
+        }
+    }
     let mut ds = DecodeScratch::default();
     let mut plan: Vec<Piece> = Vec::new();
     loop {
         let want = report_from + pieces * chunk + margin;
         let eof = fill(&mut reader, buf, want)?;
-        if first {
-            first = false;
-            if skip_binary && looks_binary(buf) {
-                result.binary = true;
-                result.bytes = buf.len() as u64 + drain_count(&mut reader)?;
-                return Ok(result);
-            }
-        }
         let report_to = if eof { buf.len() } else { buf.len() - margin };
         // Cut the step into pieces of about `chunk` new bytes, each with `margin` of context.
         let fresh = report_to - report_from;
@@ -295,10 +296,6 @@ fn fill<R: Read>(reader: &mut R, buf: &mut Vec<u8>, want: usize) -> io::Result<b
     Ok(got < need)
 }
 
-fn drain_count<R: Read>(reader: &mut R) -> io::Result<u64> {
-    io::copy(reader, &mut io::sink())
-}
-
 /// Code points in `bytes`: every byte that does not continue a UTF-8 sequence starts one.
 fn code_points(bytes: &[u8]) -> u64 {
     bytes.iter().filter(|&&b| (b as i8) >= -0x40).count() as u64
@@ -316,6 +313,12 @@ struct LineCursor {
     base: u64,
     /// Absolute offset of the current line's first byte.
     line_start: u64,
+    /// The line whose code points `chars` counts.
+    chars_line: u64,
+    /// Buffer index up to which `chars` has counted.
+    chars_pos: usize,
+    /// Code points from the line's first byte in the buffer to `chars_pos`.
+    chars: u64,
 }
 
 impl LineCursor {
@@ -325,7 +328,26 @@ impl LineCursor {
             line,
             base,
             line_start,
+            chars_line: 0,
+            chars_pos: 0,
+            chars: 0,
         }
+    }
+
+    /// Code points from the start of the current line (or of the buffer, if the line began
+    /// before it) to `at`. Kept as a running count, so many findings on one long line cost
+    /// O(line) in all rather than O(line) each. Call after [`LineCursor::advance`] to `at`.
+    fn code_points_to(&mut self, data: &[u8], at: usize) -> u64 {
+        if self.chars_line != self.line || self.chars_pos > at {
+            self.chars_line = self.line;
+            self.chars_pos = self.line_start.saturating_sub(self.base) as usize;
+            self.chars = 0;
+        }
+        if at > self.chars_pos {
+            self.chars += code_points(&data[self.chars_pos..at]);
+            self.chars_pos = at;
+        }
+        self.chars
     }
 
     /// Line number and absolute start-of-line offset of `at` (must not go backwards).
@@ -407,8 +429,7 @@ fn make_finding(
     // Code-point columns for SARIF. A line that began before this buffer (longer than the
     // chunk margin) counts its unseen bytes one each.
     let unseen = base_offset.saturating_sub(line_start);
-    let line_in_buf = line_start.saturating_sub(base_offset) as usize;
-    let char_column = 1 + unseen + code_points(&data[line_in_buf..m.start]);
+    let char_column = 1 + unseen + lines.code_points_to(data, m.start);
     let char_end_column = match memchr::memrchr(b'\n', encoded) {
         Some(i) => 1 + code_points(&encoded[i + 1..]),
         None => char_column + code_points(encoded),

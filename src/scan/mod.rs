@@ -210,6 +210,14 @@ pub fn add_blob(outcome: &mut ScanOutcome, b: blob::BlobResult) {
     outcome.findings.extend(b.findings);
 }
 
+/// The thread count to use for `-j N`: at least 1, and at most four per core (64 at the
+/// very most). Each scan thread may hold a chunk buffer of its own, so `-j 1000` on two cores
+/// would ask for gigabytes and spend its time switching, not scanning.
+pub fn clamp_threads(requested: usize) -> usize {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    requested.clamp(1, (cores * 4).min(64))
+}
+
 /// Milliseconds, saturating.
 pub fn duration_ms(d: Duration) -> u64 {
     d.as_millis().min(u64::MAX as u128) as u64
@@ -292,6 +300,31 @@ fn scan_file(
         Err(e) => archive::Sink::warning(&mut sink, &entry.display, format!("cannot open: {e}")),
     }
     sink.out
+}
+
+/// Opens `path` (a FIFO or process substitution named on the command line) and scans it as
+/// one stream; a failure to open it is a warning and makes the outcome incomplete.
+pub fn scan_path_stream(
+    engine: &Engine,
+    path: &std::path::Path,
+    name: &str,
+    opts: &BlobOptions,
+) -> ScanOutcome {
+    match File::open(path) {
+        Ok(f) => scan_stream(engine, f, name, opts),
+        Err(e) => {
+            let mut outcome = ScanOutcome::default();
+            FileScan {
+                blobs: Vec::new(),
+                warnings: vec![Warning {
+                    path: name.to_string(),
+                    message: format!("cannot open: {e}"),
+                }],
+            }
+            .fold_into(&mut outcome);
+            outcome
+        }
+    }
 }
 
 /// Scans any reader (stdin) as one input named `name`; compressed and bundled input is expanded.

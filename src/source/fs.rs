@@ -83,6 +83,22 @@ pub enum WalkError {
     Missing(String),
 }
 
+/// True when `path`, named on the command line, is a stream to read once rather than a file
+/// to walk: a named FIFO, or a process substitution (`<(cmd)`, a `/dev/fd/N` link to a pipe).
+/// FIFOs met during a walk are still skipped: nobody asked for them, and one may never end.
+pub fn is_stream(path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        std::fs::metadata(path).is_ok_and(|m| m.file_type().is_fifo())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        false
+    }
+}
+
 /// Display form of a path: lossy UTF-8 without a leading `./`.
 pub fn display_path(path: &Path) -> String {
     let s = path.to_string_lossy();
