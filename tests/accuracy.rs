@@ -153,9 +153,19 @@ fn score(
     family: &HashMap<String, String>,
 ) -> (BTreeMap<String, Score>, Vec<Hit>, Vec<Hit>) {
     let fam = |rule: &str| family.get(rule).cloned().unwrap_or_else(|| "?".into());
-    let mut pending: HashMap<&Hit, usize> = HashMap::new();
+    // Generic rules are interchangeable catch-alls: a planted generic key reported with its
+    // exact bytes by another generic rule (an inline NAME=value rule for an .env line, say) is
+    // found. Provider rules must still match by id.
+    let canon = |h: &Hit| {
+        let mut c = h.clone();
+        if fam(&h.rule) == "generic" {
+            c.rule = "generic".into();
+        }
+        c
+    };
+    let mut pending: HashMap<Hit, (usize, String)> = HashMap::new();
     for l in labels {
-        *pending.entry(l).or_default() += 1;
+        pending.entry(canon(l)).or_insert((0, l.rule.clone())).0 += 1;
     }
     let mut table: BTreeMap<String, Score> = BTreeMap::new();
     for l in labels {
@@ -167,10 +177,10 @@ fn score(
         .collect();
     let mut false_pos = Vec::new();
     for f in findings {
-        match pending.get_mut(f) {
-            Some(n) if *n > 0 => {
+        match pending.get_mut(&canon(f)) {
+            Some((n, rule)) if *n > 0 => {
                 *n -= 1;
-                table.entry(fam(&f.rule)).or_default().tp += 1;
+                table.entry(fam(rule)).or_default().tp += 1;
             }
             _ if planted.contains(&(f.path.as_str(), f.line, f.secret_sha256.as_str())) => {}
             _ => {
@@ -180,7 +190,8 @@ fn score(
         }
     }
     let mut false_neg = Vec::new();
-    for (l, n) in pending {
+    for (mut l, (n, rule)) in pending {
+        l.rule = rule;
         for _ in 0..n {
             table.entry(fam(&l.rule)).or_default().fn_ += 1;
             false_neg.push(l.clone());
