@@ -267,3 +267,59 @@ fn many_keys_on_one_long_line_have_right_columns() {
     sorted.sort();
     assert_eq!(sorted, expect);
 }
+
+// Item 13: a file over --max-file-size is named and makes the scan incomplete.
+#[test]
+fn file_over_max_file_size_makes_the_scan_incomplete() {
+    let sb = Sandbox::new();
+    sb.write("big.txt", format!("{}\nt={GH1}\n", "a ".repeat(4096)));
+    let (json, code, _) =
+        run_json(
+            sb.cmd()
+                .args(["scan", ".", "--max-file-size", "1K", "-f", "json", "-q"]),
+        );
+    assert_eq!(code, 2);
+    assert_eq!(json["summary"]["skipped_too_large"], 1);
+    assert_eq!(json["warnings"][0]["path"], "big.txt");
+}
+
+// Item 13: a staged blob over --max-blob-size fails the pre-commit check (exit 2), and so does
+// one in history; the default limit takes the same path.
+#[test]
+fn oversized_staged_and_history_blobs_make_the_scan_incomplete() {
+    let repo = common::Repo::new();
+    repo.write("README", "hello\n");
+    repo.commit_all("first");
+    repo.write("dump.sql", format!("{}\nt={GH2}\n", "a ".repeat(4096)));
+    repo.git(&["add", "dump.sql"]);
+    let (code, _, stderr) = repo.json(&["git", "--staged", "--max-blob-size", "1K"]);
+    assert_eq!(code, 2, "{stderr}");
+    repo.commit("dump");
+    let (code, json, stderr) = repo.json(&["git", "--max-blob-size", "1K"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert_eq!(json["summary"]["skipped_too_large"], 1);
+}
+
+// Item 12: a blob first seen at an allowlisted path is reported at the path it is copied to,
+// whether as a file of its own or inside a copy of the whole (allowlisted) directory.
+#[test]
+fn blob_first_seen_at_allowlisted_path_is_reported_where_copied() {
+    for copy in ["deploy/prod.env", "copy/fixtures/sample.env"] {
+        let repo = common::Repo::new();
+        repo.write("keysweep.toml", "[allowlist]\npaths = [\"fixtures/**\"]\n");
+        let body = format!("TOKEN={GH1}\n");
+        repo.write("fixtures/sample.env", &body);
+        repo.commit_all("fixtures");
+        // The same bytes, so the same blob (and for the directory copy, the same tree).
+        repo.write(copy, &body);
+        repo.commit_all("copy");
+        let (code, json, stderr) = repo.json(&["git"]);
+        assert_eq!(code, 1, "{copy}: {stderr}");
+        let paths: Vec<String> = common::findings(&json)
+            .iter()
+            .map(|f| f["path"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(paths, vec![copy.to_string()]);
+        assert_eq!(json["summary"]["skipped_allowlisted"], 1, "{copy}");
+    }
+}

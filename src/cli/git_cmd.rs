@@ -130,6 +130,7 @@ pub fn collect(args: &GitArgs) -> Result<(ScanOutcome, Engine, Option<PathBuf>, 
             selection,
             since: args.since,
             max_commits: args.max_commits,
+            allow_paths: opts.allow_paths.clone(),
         };
         let plan = plan_history(&repo, &hopts)?;
         let progress = Arc::new(Progress::default());

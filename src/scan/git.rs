@@ -89,12 +89,16 @@ fn fold(outcome: &mut ScanOutcome, read: Read, oid: Oid, path: &str) {
     match read {
         Read::Scanned(b) => add_blob(outcome, b),
         Read::TooLarge(size) => {
+            // Not scanned, so it may hold a key: the scan is incomplete (exit 2), never a
+            // silent pass for a pre-commit hook.
             outcome.stats.skipped_too_large += 1;
+            outcome.stats.errors += 1;
+            outcome.incomplete = true;
             outcome.warnings.push(Warning {
                 path: path.to_string(),
                 message: format!(
-                    "blob {oid} not scanned: {size} bytes is over the --max-blob-size limit \
-                     (raise it to scan such blobs)"
+                    "blob {oid} not scanned: {size} bytes is over the --max-blob-size limit, \
+                     so the scan is incomplete (raise the limit to scan such blobs)"
                 ),
             });
         }
@@ -126,12 +130,9 @@ pub fn scan_history(
     add_notes(&mut outcome, plan.notes);
     let commits = plan.commits;
     let messages = plan.messages;
+    // The path allowlist was applied per path by the planner.
+    outcome.stats.skipped_allowlisted += plan.skipped_allowlisted;
     let mut blobs = plan.blobs;
-    if let Some(allow) = &opts.allow_paths {
-        let before = blobs.len();
-        blobs.retain(|b| !allow.is_match(&b.path));
-        outcome.stats.skipped_allowlisted += (before - blobs.len()) as u64;
-    }
     // Older versions (from outside the selection) come first: what they hold is not new.
     let base_count = plan.base_blobs.len();
     let mut all = plan.base_blobs;

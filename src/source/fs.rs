@@ -223,8 +223,19 @@ pub fn walk(roots: &[PathBuf], opts: &WalkOptions) -> Result<WalkResult, WalkErr
                         return WalkState::Continue;
                     }
                 };
-                if opts.max_file_size.is_some_and(|max| size > max) {
-                    out.lock().unwrap().skipped_too_large += 1;
+                if let Some(max) = opts.max_file_size.filter(|&max| size > max) {
+                    // Not scanned, so it may hold a key: named, and the scan is incomplete
+                    // (a pre-commit hook must not pass a 200 MB file unread).
+                    let mut o = out.lock().unwrap();
+                    o.skipped_too_large += 1;
+                    o.warnings.push(WalkWarning {
+                        path: display,
+                        message: format!(
+                            "not scanned: {size} bytes is over --max-file-size ({max}); \
+                             the scan is incomplete (big files are streamed without the flag)"
+                        ),
+                        incomplete: true,
+                    });
                     return WalkState::Continue;
                 }
                 out.lock().unwrap().files.push(FileEntry {

@@ -17,6 +17,7 @@
 
 use crate::finding::CommitInfo;
 use git2::{Delta, DiffFindOptions, DiffOptions, FileMode, ObjectType, Oid, Repository, Sort};
+use globset::GlobSet;
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
@@ -41,6 +42,9 @@ pub struct HistoryOptions {
     pub since: Option<i64>,
     /// At most this many commits, newest first (like `git log -n`).
     pub max_commits: Option<usize>,
+    /// Paths never scanned (the config's path allowlist). Applied per path while walking, so
+    /// a blob first met at an allowlisted path is still listed at the next path it appears at.
+    pub allow_paths: Option<GlobSet>,
 }
 
 /// A problem or remark met while reading the repository.
@@ -82,6 +86,8 @@ pub struct HistoryPlan {
     pub base_blobs: Vec<PlannedBlob>,
     /// Problems and remarks (submodules, shallow boundary, unreadable objects).
     pub notes: Vec<GitNote>,
+    /// Blob paths skipped by the path allowlist.
+    pub skipped_allowlisted: u64,
 }
 
 /// Errors that stop a git scan before it starts.
@@ -141,6 +147,8 @@ pub fn plan_history(repo: &Repository, opts: &HistoryOptions) -> Result<HistoryP
     let mut seen_blobs: HashSet<Oid> = HashSet::new();
     let mut submodules: HashSet<String> = HashSet::new();
     let mut base_paths: HashMap<String, Oid> = HashMap::new();
+    let mut dirty_trees: HashSet<(Oid, String)> = HashSet::new();
+    let allow = opts.allow_paths.as_ref();
     for id in ids {
         let commit = match repo.find_commit(id) {
             Ok(c) => c,
@@ -167,6 +175,9 @@ pub fn plan_history(repo: &Repository, opts: &HistoryOptions) -> Result<HistoryP
                     notes: &mut plan.notes,
                     out: None,
                     base_paths: Some(&mut base_paths),
+                    allow,
+                    dirty_trees: &mut dirty_trees,
+                    skipped_allowlisted: &mut plan.skipped_allowlisted,
                 };
                 walk.run(tree_id, usize::MAX);
             }
@@ -182,6 +193,9 @@ pub fn plan_history(repo: &Repository, opts: &HistoryOptions) -> Result<HistoryP
             notes: &mut plan.notes,
             out: Some(&mut plan.blobs),
             base_paths: None,
+            allow,
+            dirty_trees: &mut dirty_trees,
+            skipped_allowlisted: &mut plan.skipped_allowlisted,
         };
         walk.run(commit.tree_id(), index);
     }
@@ -294,15 +308,38 @@ struct TreeWalk<'a> {
     out: Option<&'a mut Vec<PlannedBlob>>,
     /// Records path → blob for trees outside the selection.
     base_paths: Option<&'a mut HashMap<String, Oid>>,
+    /// The path allowlist: blobs at matching paths are skipped but not marked seen.
+    allow: Option<&'a GlobSet>,
+    /// Trees that held an allowlisted path, by id and the path they were visited at: the same
+    /// tree at another path may hold paths the allowlist does not cover, so only the same
+    /// (tree, path) pair is skipped as seen.
+    dirty_trees: &'a mut HashSet<(Oid, String)>,
+    /// Counts blobs skipped by the allowlist.
+    skipped_allowlisted: &'a mut u64,
 }
 
 impl TreeWalk<'_> {
     fn run(&mut self, root: Oid, commit: usize) {
-        let mut stack: Vec<(Oid, String)> = vec![(root, String::new())];
-        while let Some((oid, prefix)) = stack.pop() {
-            if !self.seen_trees.insert(oid) {
+        // Each entry carries its ancestors (tree id, path) when an allowlist is set, so a
+        // skipped blob can mark every tree above it as not fully seen.
+        type Ancestors = std::rc::Rc<Vec<(Oid, String)>>;
+        let mut stack: Vec<(Oid, String, Ancestors)> =
+            vec![(root, String::new(), Ancestors::default())];
+        while let Some((oid, prefix, ancestors)) = stack.pop() {
+            if self.seen_trees.contains(&oid)
+                || (self.allow.is_some() && self.dirty_trees.contains(&(oid, prefix.clone())))
+            {
                 continue;
             }
+            self.seen_trees.insert(oid);
+            let mut marked = false;
+            let inner: Ancestors = if self.allow.is_some() {
+                let mut a = (*ancestors).clone();
+                a.push((oid, prefix.clone()));
+                std::rc::Rc::new(a)
+            } else {
+                ancestors
+            };
             let tree = match self.repo.find_tree(oid) {
                 Ok(t) => t,
                 Err(e) => {
@@ -323,7 +360,18 @@ impl TreeWalk<'_> {
                     format!("{prefix}/{name}")
                 };
                 match entry.kind() {
-                    Some(ObjectType::Tree) => stack.push((entry.id(), path)),
+                    Some(ObjectType::Tree) => stack.push((entry.id(), path, inner.clone())),
+                    Some(ObjectType::Blob) if self.allow.is_some_and(|a| a.is_match(&path)) => {
+                        // Not marked seen: the same blob at another path is still listed.
+                        *self.skipped_allowlisted += 1;
+                        if !marked {
+                            marked = true;
+                            for (tree, at) in inner.iter() {
+                                self.seen_trees.remove(tree);
+                                self.dirty_trees.insert((*tree, at.clone()));
+                            }
+                        }
+                    }
                     Some(ObjectType::Blob) if self.seen_blobs.insert(entry.id()) => {
                         if let Some(paths) = self.base_paths.as_deref_mut() {
                             paths.entry(path.clone()).or_insert(entry.id());
