@@ -40,11 +40,13 @@ pub struct RawMatch {
     rank: Rank,
 }
 
-/// Orders matches on the same span: specific before generic, nearer context first, then
+/// Orders matches on the same span: specific before generic, generic before fallback, nearer
+/// context first, then
 /// confidence, then the longer secret.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 struct Rank {
     specific: bool,
+    primary: bool,
     context_closeness: u32,
     confidence: u8,
     len: usize,
@@ -426,6 +428,7 @@ impl Engine {
         }
         Some(Rank {
             specific: !rule.generic,
+            primary: !rule.fallback,
             context_closeness,
             confidence: rule.confidence as u8,
             len: e - s,

@@ -46,7 +46,12 @@ fn rule_descriptor(rule: &Rule) -> sarif::ReportingDescriptor {
         provider = rule.provider
     );
     let mut tags = vec!["security".to_string(), "secret".to_string()];
-    tags.extend(rule.tags.iter().cloned());
+    // SARIF wants unique tags; a rule may carry `security` itself.
+    for t in &rule.tags {
+        if !tags.contains(t) {
+            tags.push(t.clone());
+        }
+    }
     tags.truncate(20);
     let mut extra = BTreeMap::new();
     extra.insert(

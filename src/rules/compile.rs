@@ -53,6 +53,8 @@ pub struct Rule {
     pub confidence: Confidence,
     /// Catch-all rule that loses to any specific rule on the same span.
     pub generic: bool,
+    /// Loses to every non-fallback rule on the same span (see the rule file schema).
+    pub fallback: bool,
     /// May span lines.
     pub multiline: bool,
     /// Labels.
@@ -331,6 +333,7 @@ fn build_rule(spec: RuleSpec, file: &str, thorough: bool) -> Result<Rule, Vec<Ru
         severity: spec.severity,
         confidence: spec.confidence,
         generic: spec.generic,
+        fallback: spec.fallback,
         multiline: spec.multiline,
         tags: spec.tags,
         references: spec.references,

@@ -52,6 +52,11 @@ pub struct RuleSpec {
     /// A catch-all rule (header, assignment); any provider-specific rule on the same span wins.
     #[serde(default)]
     pub generic: bool,
+    /// A generic rule that also yields to every other generic rule on the same span: the
+    /// broader shapes of the generic grammar, which must not take a key from the rule that
+    /// names its setting better (a `.env` line, a shell-history export).
+    #[serde(default)]
+    pub fallback: bool,
     /// The match may span lines (private key blocks): the regex runs on up to 16 KiB after the
     /// keyword's line instead of that line alone.
     #[serde(default)]
