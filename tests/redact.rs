@@ -317,3 +317,86 @@ fn redact_output_to_a_device_writes_in_place_and_leaves_it_a_device() {
     let meta = std::fs::metadata("/dev/null").unwrap();
     assert!(meta.file_type().is_char_device(), "/dev/null was replaced");
 }
+
+fn tar_of(name: &str, data: &[u8]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_gnu();
+    h.set_size(data.len() as u64);
+    h.set_mode(0o644);
+    h.set_cksum();
+    b.append_data(&mut h, name, data).unwrap();
+    b.into_inner().unwrap()
+}
+
+fn zip_of(name: &str, data: &[u8]) -> Vec<u8> {
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    w.start_file(name, opts).unwrap();
+    w.write_all(data).unwrap();
+    w.finish().unwrap().into_inner()
+}
+
+/// Compressed and bundled bytes on stdin are recognised by content, as files are: `scan -`
+/// and `redact --check -` find the key inside each container; `redact -` masks it inside a
+/// gzip stream (gzip out) and refuses a zip or tar it cannot rewrite, never echoing the key.
+#[test]
+fn containers_on_stdin_are_sniffed_by_scan_redact_and_check() {
+    let sb = Sandbox::new();
+    let log = format!("ts=1 token={GH1}\n").into_bytes();
+    let containers: [(&str, Vec<u8>); 4] = [
+        ("gzip", gz(&log)),
+        ("zip", zip_of("app.log", &log)),
+        ("tar", tar_of("app.log", &log)),
+        ("tar.gz", gz(&tar_of("app.log", &log))),
+    ];
+    for (what, bytes) in containers {
+        let out = sb
+            .cmd()
+            .args(["scan", "-", "-q", "-f", "jsonl"])
+            .write_stdin(bytes.clone())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "scan - on {what}");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("github-pat"),
+            "{what}"
+        );
+
+        let out = sb
+            .cmd()
+            .args(["redact", "--check", "-", "-q"])
+            .write_stdin(bytes.clone())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "redact --check - on {what}");
+
+        let out = sb
+            .cmd()
+            .args(["redact", "-", "-q"])
+            .write_stdin(bytes.clone())
+            .output()
+            .unwrap();
+        let all = [&out.stdout[..], &out.stderr[..]].concat();
+        assert!(
+            !String::from_utf8_lossy(&all).contains(GH1),
+            "redact - on {what} let the key through"
+        );
+        if what == "gzip" {
+            assert_eq!(out.status.code(), Some(0), "{what}");
+            let plain = String::from_utf8(gunzip(&out.stdout)).unwrap();
+            assert!(
+                plain.starts_with("ts=1 token=[REDACTED:github-pat:") && plain.ends_with("]\n"),
+                "{plain}"
+            );
+        } else {
+            assert_eq!(out.status.code(), Some(2), "redact - on {what}");
+            assert!(out.stdout.is_empty(), "{what}: nothing is written");
+            assert!(
+                String::from_utf8_lossy(&out.stderr).contains("cannot be rewritten"),
+                "{what}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+}

@@ -415,6 +415,8 @@ fn redact_one(
             Input::Spooled(spool)
         }
     };
+    // The spool is positioned at its end after the copy: sniff from the start.
+    input.rewind()?;
     let (kind, _) = archive::peek(&mut input).context("read error")?;
     input.rewind()?;
     let gzip = match kind {
