@@ -262,7 +262,11 @@ fn config_disables_rules_allowlists_paths_and_values_and_adds_rules() {
         vec![
             ("github-pat".into(), "fixtures/a.env".into(), 1),
             ("github-pat".into(), "keysweep.toml".into(), 3),
-            ("generic-secret-env-inline".into(), "keysweep.toml".into(), 15),
+            (
+                "generic-secret-env-inline".into(),
+                "keysweep.toml".into(),
+                15
+            ),
             ("github-pat".into(), "src/b.env".into(), 1),
             ("github-pat".into(), "src/b.env".into(), 2),
         ]
